@@ -178,8 +178,12 @@ impl PersonField {
     pub fn parse(self, raw: &str, today: NaiveDate) -> Result<FieldValue, ValidationError> {
         let name = self.name();
         Ok(match self {
-            PersonField::FirstName | PersonField::LastName => FieldValue::Text(v::text(name, raw, true)?),
-            PersonField::Address | PersonField::Commune => FieldValue::Text(v::text(name, raw, false)?),
+            PersonField::FirstName | PersonField::LastName => {
+                FieldValue::Text(v::text(name, raw, true)?)
+            }
+            PersonField::Address | PersonField::Commune => {
+                FieldValue::Text(v::text(name, raw, false)?)
+            }
             PersonField::Email => FieldValue::Text(v::email(name, raw)?),
             PersonField::Phone => FieldValue::Text(v::phone(name, raw)?),
             PersonField::PostalCode => FieldValue::Text(v::postal_code(name, raw)?),
@@ -196,16 +200,21 @@ impl PersonField {
                 FieldValue::Date(v::date(name, raw, today, false)?)
             }
             PersonField::RqthUntil => FieldValue::Date(v::date(name, raw, today, true)?),
-            PersonField::JobSeeker | PersonField::Rqth | PersonField::DroitsDevoirs | PersonField::Qpv => {
-                FieldValue::Flag(v::flag(name, raw)?)
-            }
+            PersonField::JobSeeker
+            | PersonField::Rqth
+            | PersonField::DroitsDevoirs
+            | PersonField::Qpv => FieldValue::Flag(v::flag(name, raw)?),
         })
     }
 }
 
 impl Person {
     /// Builds a new person from the creation form, validating every value.
-    pub fn create(input: &NewPerson, id: Uuid, now: DateTime<Utc>) -> Result<Self, ValidationError> {
+    pub fn create(
+        input: &NewPerson,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ValidationError> {
         let today = now.date_naive();
         let first_name = v::text("first_name", &input.first_name, true)?;
         let last_name = v::text("last_name", &input.last_name, true)?;
@@ -250,7 +259,9 @@ impl Person {
             (F::CommuneInsee, FieldValue::Text(t)) => self.commune_insee = t,
             (F::CafNumber, FieldValue::Text(t)) => self.caf_number = t,
             (F::FranceTravailId, FieldValue::Text(t)) => self.france_travail_id = t,
-            (F::RsaStatus, FieldValue::Text(t)) => self.rsa_status = RsaStatus::parse(&t).unwrap_or_default(),
+            (F::RsaStatus, FieldValue::Text(t)) => {
+                self.rsa_status = RsaStatus::parse(&t).unwrap_or_default()
+            }
             (F::BirthDate, FieldValue::Date(d)) => self.birth_date = d,
             (F::RsaSince, FieldValue::Date(d)) => self.rsa_since = d,
             (F::JobSeekerSince, FieldValue::Date(d)) => self.job_seeker_since = d,
@@ -297,7 +308,11 @@ impl Person {
 
 /// Splits a search query into folded words; a person matches when every word occurs in its key.
 pub fn search_terms(query: &str) -> Vec<String> {
-    fold(query).split(' ').filter(|w| !w.is_empty()).map(str::to_string).collect()
+    fold(query)
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Whether a birthday has passed: used by the youth threshold and by tests.
@@ -316,7 +331,11 @@ mod tests {
 
     fn helene() -> Person {
         Person::create(
-            &NewPerson { first_name: " Hélène ".into(), last_name: "Lefèvre".into(), birth_date: "14/07/2001".into() },
+            &NewPerson {
+                first_name: " Hélène ".into(),
+                last_name: "Lefèvre".into(),
+                birth_date: "14/07/2001".into(),
+            },
             Uuid::nil(),
             now(),
         )
@@ -329,19 +348,33 @@ mod tests {
         assert_eq!(p.first_name, "Hélène");
         assert_eq!(p.birth_date, NaiveDate::from_ymd_opt(2001, 7, 14));
         let err = Person::create(
-            &NewPerson { first_name: "A".into(), last_name: " ".into(), birth_date: "".into() },
+            &NewPerson {
+                first_name: "A".into(),
+                last_name: " ".into(),
+                birth_date: "".into(),
+            },
             Uuid::nil(),
             now(),
         )
         .unwrap_err();
-        assert_eq!((err.field, err.reason), ("last_name", ValidationReason::Required));
+        assert_eq!(
+            (err.field, err.reason),
+            ("last_name", ValidationReason::Required)
+        );
         let err = Person::create(
-            &NewPerson { first_name: "A".into(), last_name: "B".into(), birth_date: "2030-01-01".into() },
+            &NewPerson {
+                first_name: "A".into(),
+                last_name: "B".into(),
+                birth_date: "2030-01-01".into(),
+            },
             Uuid::nil(),
             now(),
         )
         .unwrap_err();
-        assert_eq!((err.field, err.reason), ("birth_date", ValidationReason::FutureDate));
+        assert_eq!(
+            (err.field, err.reason),
+            ("birth_date", ValidationReason::FutureDate)
+        );
     }
 
     #[test]
@@ -387,8 +420,17 @@ mod tests {
     #[test]
     fn under_26_turns_on_the_birthday() {
         let p = helene();
-        assert_eq!(p.age_on(NaiveDate::from_ymd_opt(2027, 7, 13).unwrap()), Some(25));
-        assert_eq!(p.is_under_26(NaiveDate::from_ymd_opt(2027, 7, 14).unwrap()), Some(false));
-        assert!(birthday_passed(NaiveDate::from_ymd_opt(2000, 2, 29).unwrap(), NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()));
+        assert_eq!(
+            p.age_on(NaiveDate::from_ymd_opt(2027, 7, 13).unwrap()),
+            Some(25)
+        );
+        assert_eq!(
+            p.is_under_26(NaiveDate::from_ymd_opt(2027, 7, 14).unwrap()),
+            Some(false)
+        );
+        assert!(birthday_passed(
+            NaiveDate::from_ymd_opt(2000, 2, 29).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()
+        ));
     }
 }

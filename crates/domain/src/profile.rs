@@ -54,7 +54,9 @@ pub struct NewProfile {
 
 impl std::fmt::Debug for NewProfile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewProfile").field("role", &self.role).finish_non_exhaustive()
+        f.debug_struct("NewProfile")
+            .field("role", &self.role)
+            .finish_non_exhaustive()
     }
 }
 

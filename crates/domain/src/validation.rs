@@ -45,16 +45,29 @@ impl ValidationError {
         match self.reason {
             Required => "Ce champ est obligatoire.".into(),
             TooLong => format!("Ce texte est trop long ({MAX_TEXT} caractères au plus)."),
-            ControlCharacters => "Ce texte contient des caractères invisibles non autorisés.".into(),
+            ControlCharacters => {
+                "Ce texte contient des caractères invisibles non autorisés.".into()
+            }
             InvalidDate => "Cette date n’est pas valide. Exemple : 14/07/1985.".into(),
             FutureDate => "Cette date est dans le futur.".into(),
             TooOld => "Cette date est trop ancienne (avant 1900).".into(),
-            InvalidEmail => "Cette adresse e-mail n’est pas valide. Exemple : prenom.nom@exemple.fr.".into(),
-            InvalidPhone => "Ce numéro de téléphone n’est pas valide. Exemple : 06 12 34 56 78.".into(),
+            InvalidEmail => {
+                "Cette adresse e-mail n’est pas valide. Exemple : prenom.nom@exemple.fr.".into()
+            }
+            InvalidPhone => {
+                "Ce numéro de téléphone n’est pas valide. Exemple : 06 12 34 56 78.".into()
+            }
             InvalidPostalCode => "Le code postal doit compter 5 chiffres.".into(),
-            InvalidInseeCode => "Le code commune (INSEE) doit compter 5 caractères, par exemple 69123 ou 2A004.".into(),
-            InvalidCafNumber => "Le numéro d’allocataire CAF ne contient que des chiffres (13 au plus).".into(),
-            InvalidFranceTravailId => "L’identifiant France Travail compte 8 à 11 lettres ou chiffres.".into(),
+            InvalidInseeCode => {
+                "Le code commune (INSEE) doit compter 5 caractères, par exemple 69123 ou 2A004."
+                    .into()
+            }
+            InvalidCafNumber => {
+                "Le numéro d’allocataire CAF ne contient que des chiffres (13 au plus).".into()
+            }
+            InvalidFranceTravailId => {
+                "L’identifiant France Travail compte 8 à 11 lettres ou chiffres.".into()
+            }
             InvalidChoice => "Ce choix n’est pas possible.".into(),
             PassphraseTooShort => format!(
                 "La phrase de passe doit compter au moins {MIN_PASSPHRASE_CHARS} caractères."
@@ -88,7 +101,10 @@ pub fn text(field: &'static str, raw: &str, required: bool) -> Result<String, Va
         return Err(ValidationError::new(field, ValidationReason::TooLong));
     }
     if value.chars().any(char::is_control) {
-        return Err(ValidationError::new(field, ValidationReason::ControlCharacters));
+        return Err(ValidationError::new(
+            field,
+            ValidationReason::ControlCharacters,
+        ));
     }
     Ok(value.to_string())
 }
@@ -160,7 +176,10 @@ pub fn phone(field: &'static str, raw: &str) -> Result<String, ValidationError> 
         return Ok(value);
     }
     let invalid = || ValidationError::new(field, ValidationReason::InvalidPhone);
-    if value.chars().any(|c| !(c.is_ascii_digit() || " .-+".contains(c))) {
+    if value
+        .chars()
+        .any(|c| !(c.is_ascii_digit() || " .-+".contains(c)))
+    {
         return Err(invalid());
     }
     let plus = value.starts_with('+');
@@ -169,8 +188,7 @@ pub fn phone(field: &'static str, raw: &str) -> Result<String, ValidationError> 
     }
     let digits: String = value.chars().filter(char::is_ascii_digit).collect();
     let ok = if plus {
-        (8..=15).contains(&digits.len())
-            && (!digits.starts_with("33") || digits.len() == 11)
+        (8..=15).contains(&digits.len()) && (!digits.starts_with("33") || digits.len() == 11)
     } else if let Some(rest) = digits.strip_prefix("0033") {
         rest.len() == 9
     } else {
@@ -188,7 +206,10 @@ pub fn postal_code(field: &'static str, raw: &str) -> Result<String, ValidationE
     if value.is_empty() || (value.len() == 5 && value.chars().all(|c| c.is_ascii_digit())) {
         Ok(value)
     } else {
-        Err(ValidationError::new(field, ValidationReason::InvalidPostalCode))
+        Err(ValidationError::new(
+            field,
+            ValidationReason::InvalidPostalCode,
+        ))
     }
 }
 
@@ -200,12 +221,17 @@ pub fn insee_code(field: &'static str, raw: &str) -> Result<String, ValidationEr
     }
     let bytes = value.as_bytes();
     let ok = bytes.len() == 5
-        && (bytes[..2].iter().all(u8::is_ascii_digit) || &bytes[..2] == b"2A" || &bytes[..2] == b"2B")
+        && (bytes[..2].iter().all(u8::is_ascii_digit)
+            || &bytes[..2] == b"2A"
+            || &bytes[..2] == b"2B")
         && bytes[2..].iter().all(u8::is_ascii_digit);
     if ok {
         Ok(value)
     } else {
-        Err(ValidationError::new(field, ValidationReason::InvalidInseeCode))
+        Err(ValidationError::new(
+            field,
+            ValidationReason::InvalidInseeCode,
+        ))
     }
 }
 
@@ -214,7 +240,10 @@ pub fn caf_number(field: &'static str, raw: &str) -> Result<String, ValidationEr
     if value.is_empty() || (value.len() <= 13 && value.chars().all(|c| c.is_ascii_digit())) {
         Ok(value)
     } else {
-        Err(ValidationError::new(field, ValidationReason::InvalidCafNumber))
+        Err(ValidationError::new(
+            field,
+            ValidationReason::InvalidCafNumber,
+        ))
     }
 }
 
@@ -225,13 +254,19 @@ pub fn france_travail_id(field: &'static str, raw: &str) -> Result<String, Valid
     {
         Ok(value)
     } else {
-        Err(ValidationError::new(field, ValidationReason::InvalidFranceTravailId))
+        Err(ValidationError::new(
+            field,
+            ValidationReason::InvalidFranceTravailId,
+        ))
     }
 }
 
 pub fn passphrase(field: &'static str, raw: &str) -> Result<(), ValidationError> {
     if raw.chars().count() < MIN_PASSPHRASE_CHARS {
-        Err(ValidationError::new(field, ValidationReason::PassphraseTooShort))
+        Err(ValidationError::new(
+            field,
+            ValidationReason::PassphraseTooShort,
+        ))
     } else {
         Ok(())
     }
@@ -241,7 +276,10 @@ pub fn lock_minutes(field: &'static str, minutes: u32) -> Result<u32, Validation
     if (1..=MAX_LOCK_MINUTES).contains(&minutes) {
         Ok(minutes)
     } else {
-        Err(ValidationError::new(field, ValidationReason::InvalidLockDelay))
+        Err(ValidationError::new(
+            field,
+            ValidationReason::InvalidLockDelay,
+        ))
     }
 }
 
@@ -274,10 +312,16 @@ mod tests {
     #[test]
     fn text_is_trimmed_and_bounded() {
         assert_eq!(text("first_name", "  Hélène ", true).unwrap(), "Hélène");
-        assert_eq!(text("first_name", "   ", true).unwrap_err().reason, ValidationReason::Required);
+        assert_eq!(
+            text("first_name", "   ", true).unwrap_err().reason,
+            ValidationReason::Required
+        );
         assert_eq!(text("address", "", false).unwrap(), "");
         let long = "é".repeat(MAX_TEXT + 1);
-        assert_eq!(text("address", &long, false).unwrap_err().reason, ValidationReason::TooLong);
+        assert_eq!(
+            text("address", &long, false).unwrap_err().reason,
+            ValidationReason::TooLong
+        );
         assert_eq!(
             text("last_name", "a\u{0}b", true).unwrap_err().reason,
             ValidationReason::ControlCharacters
@@ -291,10 +335,22 @@ mod tests {
         for bad in ["helene", "a@b", "a@@b.fr", "a b@c.fr", "@exemple.fr"] {
             assert!(email("email", bad).is_err(), "{bad}");
         }
-        for good in ["06 12 34 56 78", "0612345678", "+33 6 12 34 56 78", "06.12.34.56.78", "+262 262 12 34 56"] {
+        for good in [
+            "06 12 34 56 78",
+            "0612345678",
+            "+33 6 12 34 56 78",
+            "06.12.34.56.78",
+            "+262 262 12 34 56",
+        ] {
             assert!(phone("phone", good).is_ok(), "{good}");
         }
-        for bad in ["12345", "06 12 34 56 7", "+33 6 12 34 56 789", "06-12-ab", "0+612345678"] {
+        for bad in [
+            "12345",
+            "06 12 34 56 7",
+            "+33 6 12 34 56 789",
+            "06-12-ab",
+            "0+612345678",
+        ] {
             assert!(phone("phone", bad).is_err(), "{bad}");
         }
     }
@@ -309,7 +365,10 @@ mod tests {
         assert!(postal_code("postal_code", "6900").is_err());
         assert!(caf_number("caf_number", "1234567").is_ok());
         assert!(caf_number("caf_number", "12A4567").is_err());
-        assert_eq!(france_travail_id("france_travail_id", "1234567a").unwrap(), "1234567A");
+        assert_eq!(
+            france_travail_id("france_travail_id", "1234567a").unwrap(),
+            "1234567A"
+        );
         assert!(france_travail_id("france_travail_id", "123").is_err());
     }
 
