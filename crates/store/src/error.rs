@@ -1,0 +1,52 @@
+//! One error type for the case file, with stable codes the shell forwards to the UI.
+
+use rusqlite::ErrorCode;
+use tandem_domain::ValidationError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Wrong key, not a SQLCipher file, or a damaged header: SQLCipher cannot tell these apart.
+    #[error("the case file cannot be decrypted with this key")]
+    CannotDecrypt,
+    #[error("the case file is damaged")]
+    Damaged,
+    #[error("the case file was written by a newer version (schema {found}, this version supports {supported})")]
+    NewerSchema { found: u32, supported: u32 },
+    #[error("a case file already exists at this path")]
+    AlreadyExists,
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Validation(#[from] ValidationError),
+    #[error("case file I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("case file database error: {0}")]
+    Sqlite(rusqlite::Error),
+}
+
+impl StoreError {
+    /// A stable, machine-readable code: the UI matches on it, never on the message.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::CannotDecrypt => "cannot_decrypt",
+            StoreError::Damaged => "damaged",
+            StoreError::NewerSchema { .. } => "newer_schema",
+            StoreError::AlreadyExists => "already_exists",
+            StoreError::NotFound => "not_found",
+            StoreError::Validation(_) => "validation",
+            StoreError::Io(_) => "io",
+            StoreError::Sqlite(_) => "internal",
+        }
+    }
+}
+
+/// Corruption found after the key was accepted is damage, whatever SQLite calls it: a page
+/// failing its HMAC surfaces as SQLITE_NOTADB, a broken b-tree as SQLITE_CORRUPT.
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        match error.sqlite_error_code() {
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Damaged,
+            _ => StoreError::Sqlite(error),
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Ordered, atomic migrations. Each step runs in its own transaction together with the
+//! `user_version` bump, so a file is always at exactly one known version, never half-migrated.
+
+use rusqlite::Connection;
+
+use crate::error::StoreError;
+
+pub(crate) struct Migration {
+    pub version: u32,
+    pub sql: &'static str,
+}
+
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sql: V1,
+}];
+
+/// The version a file has after all of [`MIGRATIONS`]; files with a higher one are refused.
+pub(crate) const SCHEMA_VERSION: u32 = 1;
+
+const V1: &str = "
+CREATE TABLE profile (
+    singleton          INTEGER PRIMARY KEY CHECK (singleton = 1),
+    id                 TEXT NOT NULL,
+    caseworker_name    TEXT NOT NULL,
+    structure_name     TEXT NOT NULL,
+    role               TEXT NOT NULL CHECK (role IN ('social', 'employment')),
+    lock_after_minutes INTEGER NOT NULL
+);
+
+CREATE TABLE person (
+    id                TEXT PRIMARY KEY NOT NULL,
+    first_name        TEXT NOT NULL,
+    last_name         TEXT NOT NULL,
+    birth_date        TEXT,
+    email             TEXT NOT NULL DEFAULT '',
+    phone             TEXT NOT NULL DEFAULT '',
+    address           TEXT NOT NULL DEFAULT '',
+    postal_code       TEXT NOT NULL DEFAULT '',
+    commune           TEXT NOT NULL DEFAULT '',
+    commune_insee     TEXT NOT NULL DEFAULT '',
+    caf_number        TEXT NOT NULL DEFAULT '',
+    france_travail_id TEXT NOT NULL DEFAULT '',
+    rsa_status        TEXT NOT NULL DEFAULT 'none'
+                      CHECK (rsa_status IN ('none', 'open', 'suspended', 'closed')),
+    rsa_since         TEXT,
+    job_seeker        INTEGER NOT NULL DEFAULT 0,
+    job_seeker_since  TEXT,
+    rqth              INTEGER NOT NULL DEFAULT 0,
+    rqth_until        TEXT,
+    droits_devoirs    INTEGER NOT NULL DEFAULT 0,
+    qpv               INTEGER NOT NULL DEFAULT 0,
+    created_at        TEXT NOT NULL,
+    updated_at        TEXT NOT NULL,
+    search_key        TEXT NOT NULL,
+    sort_key          TEXT NOT NULL
+);
+
+-- Covers search: the list is read in sort order and filtered on search_key without touching
+-- the (larger) rows, which are then fetched only for the page shown.
+CREATE INDEX person_by_sort_key ON person (sort_key, search_key);
+
+CREATE TABLE outbox (
+    mutation_id TEXT PRIMARY KEY NOT NULL,
+    record_type TEXT NOT NULL,
+    record_id   TEXT NOT NULL,
+    field       TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+";
+
+pub(crate) fn user_version(conn: &Connection) -> Result<u32, StoreError> {
+    Ok(conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
+}
+
+/// Applies every migration above the file's version, each atomically with its version bump.
+pub(crate) fn migrate(conn: &mut Connection, migrations: &[Migration]) -> Result<(), StoreError> {
+    let found = user_version(conn)?;
+    let mut current = found;
+    for migration in migrations.iter().filter(|m| m.version > found) {
+        debug_assert!(
+            migration.version == current + 1,
+            "migrations must be consecutive"
+        );
+        let tx = conn.transaction()?;
+        tx.execute_batch(migration.sql)?;
+        tx.pragma_update(None, "user_version", migration.version)?;
+        tx.commit()?;
+        log::info!(
+            "case file migrated from schema {current} to {}",
+            migration.version
+        );
+        current = migration.version;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_consecutive_and_end_at_schema_version() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version as usize, i + 1);
+        }
+        assert_eq!(MIGRATIONS.last().map(|m| m.version), Some(SCHEMA_VERSION));
+    }
+
+    #[test]
+    fn a_failing_migration_leaves_the_previous_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("case.db");
+        let mut conn = Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA journal_mode = WAL").unwrap();
+        migrate(&mut conn, MIGRATIONS).unwrap();
+        let broken = [
+            Migration {
+                version: 2,
+                sql: "CREATE TABLE added (x INTEGER);",
+            },
+            Migration {
+                version: 3,
+                sql: "CREATE TABLE half (x INTEGER); SELECT * FROM missing;",
+            },
+        ];
+        let all: Vec<Migration> = MIGRATIONS
+            .iter()
+            .map(|m| Migration {
+                version: m.version,
+                sql: m.sql,
+            })
+            .chain(broken)
+            .collect();
+        assert!(migrate(&mut conn, &all).is_err());
+        drop(conn);
+
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(
+            user_version(&conn).unwrap(),
+            2,
+            "step 2 committed, step 3 rolled back"
+        );
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(tables.contains(&"added".to_string()));
+        assert!(!tables.contains(&"half".to_string()), "{tables:?}");
+    }
+}
