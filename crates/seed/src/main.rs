@@ -1,1 +1,111 @@
-fn main() {}
+//! `tandem-seed --persons N --out PATH [--print-key] [--seed S]`: writes a synthetic case file
+//! encrypted with a fresh random key. Content is deterministic for a seed; the key never is.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use chrono::{TimeZone, Utc};
+use rand::RngCore;
+use tandem_store::{CaseFile, StoreError};
+use zeroize::Zeroizing;
+
+const USAGE: &str = "usage: tandem-seed --persons N --out PATH [--print-key] [--seed S]";
+
+struct Args {
+    persons: usize,
+    out: PathBuf,
+    print_key: bool,
+    seed: u64,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
+    let (mut persons, mut out, mut print_key, mut seed) = (None, None, false, 42);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--persons" => {
+                let raw = value("--persons")?;
+                persons = Some(
+                    raw.parse()
+                        .map_err(|_| format!("--persons: not a count: {raw}"))?,
+                );
+            }
+            "--out" => out = Some(PathBuf::from(value("--out")?)),
+            "--seed" => {
+                let raw = value("--seed")?;
+                seed = raw
+                    .parse()
+                    .map_err(|_| format!("--seed: not a number: {raw}"))?;
+            }
+            "--print-key" => print_key = true,
+            other => return Err(format!("unknown argument: {other}")),
+        }
+    }
+    Ok(Args {
+        persons: persons.ok_or("--persons is required")?,
+        out: out.ok_or("--out is required")?,
+        print_key,
+        seed,
+    })
+}
+
+#[allow(clippy::print_stdout)] // printing the key on stdout is this tool's job, on request
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("tandem-seed: {message}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.out.exists() {
+        eprintln!(
+            "tandem-seed: {} already exists; refusing to overwrite it",
+            args.out.display()
+        );
+        return ExitCode::from(2);
+    }
+
+    let mut key = Zeroizing::new([0u8; 32]);
+    rand::rng().fill_bytes(&mut key[..]);
+    // A fixed reference instant keeps the content identical for a given seed.
+    let now = Utc
+        .with_ymd_and_hms(2026, 1, 5, 8, 0, 0)
+        .single()
+        .unwrap_or_else(Utc::now);
+    let started = Instant::now();
+    let persons = tandem_seed::synthetic_persons(args.persons, args.seed, now);
+    let written = CaseFile::create(&args.out, &key).and_then(|mut file| {
+        file.save_profile(&tandem_seed::synthetic_profile(args.seed))?;
+        file.insert_persons(&persons)
+    });
+    match written {
+        Ok(()) => {}
+        Err(StoreError::AlreadyExists) => {
+            eprintln!(
+                "tandem-seed: {} already exists; refusing to overwrite it",
+                args.out.display()
+            );
+            return ExitCode::from(2);
+        }
+        Err(error) => {
+            eprintln!("tandem-seed: cannot write {}: {error}", args.out.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    eprintln!(
+        "tandem-seed: wrote {} persons to {} in {} ms",
+        args.persons,
+        args.out.display(),
+        started.elapsed().as_millis()
+    );
+    if args.print_key {
+        let hex: Zeroizing<String> =
+            Zeroizing::new(key.iter().map(|b| format!("{b:02x}")).collect());
+        println!("key={}", hex.as_str());
+    } else {
+        eprintln!("tandem-seed: key not printed (use --print-key): the file cannot be opened");
+    }
+    ExitCode::SUCCESS
+}
