@@ -1,0 +1,175 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import type { Profile } from "./bindings/Profile";
+import { SettingsDialog } from "./components/SettingsDialog";
+import { BackendContext } from "./lib/backendContext";
+import { fr } from "./lib/format";
+import { type Backend, type IpcError, toIpcError, withLockWatch } from "./lib/ipc";
+import { flushPendingSaves } from "./lib/pendingSaves";
+import { useDocumentTitle, useRoute } from "./lib/route";
+import { useInactivity } from "./lib/useInactivity";
+import { Caseload } from "./screens/Caseload";
+import { FirstRun } from "./screens/FirstRun";
+import { PersonForm } from "./screens/PersonForm";
+import { Unlock } from "./screens/Unlock";
+
+type Phase =
+  | { kind: "loading" }
+  | { kind: "first_run" }
+  | { kind: "locked"; afterInactivity: boolean }
+  | { kind: "unlocked"; profile: Profile }
+  | { kind: "fatal"; error: IpcError };
+
+export function App({ backend: rawBackend }: { backend: Backend }) {
+  const [phase, setPhase] = useState<Phase>({ kind: "loading" });
+  const [settingsOpen, setSettingsOpen] = useState(false);
+  const [query, setQuery] = useState("");
+  const route = useRoute();
+  const main = useRef<HTMLElement>(null);
+
+  const backend = useMemo(
+    () =>
+      withLockWatch(rawBackend, () => {
+        setSettingsOpen(false);
+        setPhase((p) => (p.kind === "locked" ? p : { kind: "locked", afterInactivity: false }));
+      }),
+    [rawBackend],
+  );
+
+  useEffect(() => {
+    backend.appState().then(
+      (s) => {
+        if (s.state === "first_run") setPhase({ kind: "first_run" });
+        else if (s.state === "locked") setPhase({ kind: "locked", afterInactivity: false });
+        else setPhase({ kind: "unlocked", profile: s.profile });
+      },
+      (raw) => {
+        const error = toIpcError(raw);
+        if (error.code === "no_profile") setPhase({ kind: "first_run" });
+        else if (error.code === "locked") setPhase({ kind: "locked", afterInactivity: false });
+        else setPhase({ kind: "fatal", error });
+      },
+    );
+  }, [backend]);
+
+  const lock = useCallback(
+    async (afterInactivity: boolean) => {
+      setSettingsOpen(false);
+      await flushPendingSaves();
+      try {
+        await backend.lock();
+      } catch {
+        // Show the unlock screen whatever happened: the UI must not stay open on a failed lock.
+      }
+      setPhase({ kind: "locked", afterInactivity });
+    },
+    [backend],
+  );
+
+  const unlocked = phase.kind === "unlocked";
+  const onIdle = useCallback(() => void lock(true), [lock]);
+  useInactivity(unlocked ? phase.profile.lock_after_minutes : 0, onIdle, unlocked);
+
+  let screen;
+  switch (phase.kind) {
+    case "loading":
+      screen = <Loading />;
+      break;
+    case "fatal":
+      screen = <Fatal error={phase.error} />;
+      break;
+    case "first_run":
+      screen = <FirstRun onCreated={(profile) => setPhase({ kind: "unlocked", profile })} />;
+      break;
+    case "locked":
+      screen = (
+        <Unlock afterInactivity={phase.afterInactivity} onUnlocked={(profile) => setPhase({ kind: "unlocked", profile })} />
+      );
+      break;
+    case "unlocked":
+      screen =
+        route.name === "person" ? (
+          <PersonForm key={route.id} id={route.id} />
+        ) : (
+          <Caseload query={query} onQueryChange={setQuery} />
+        );
+      break;
+  }
+
+  return (
+    <BackendContext value={backend}>
+      <a
+        href="#contenu"
+        className="skip-link"
+        onClick={(e) => {
+          // Hash routes: focus the content without touching the location.
+          e.preventDefault();
+          main.current?.focus();
+        }}
+      >
+        Aller au contenu
+      </a>
+      <header className="banner">
+        <div className="banner__inner">
+          <p className="brand">
+            <span className="brand__mark" aria-hidden="true" />
+            Tandem
+          </p>
+          {phase.kind === "unlocked" ? (
+            <>
+              <p className="who" data-testid="caseworker">
+                <span className="who__name">{phase.profile.caseworker_name}</span>
+                <span className="who__structure">{phase.profile.structure_name}</span>
+              </p>
+              <div className="banner__actions">
+                <button type="button" className="button button--quiet" onClick={() => setSettingsOpen(true)} data-testid="open-settings">
+                  Paramètres
+                </button>
+                <button type="button" className="button" onClick={() => void lock(false)} data-testid="lock">
+                  Verrouiller
+                </button>
+              </div>
+              <SettingsDialog
+                isOpen={settingsOpen}
+                onOpenChange={setSettingsOpen}
+                profile={phase.profile}
+                onSaved={(profile) => {
+                  setPhase({ kind: "unlocked", profile });
+                  setSettingsOpen(false);
+                }}
+              />
+            </>
+          ) : null}
+        </div>
+      </header>
+      <main id="contenu" ref={main} tabIndex={-1}>
+        {screen}
+      </main>
+    </BackendContext>
+  );
+}
+
+function Loading() {
+  useDocumentTitle("");
+  return (
+    <div className="narrow">
+      <h1>Tandem</h1>
+      <p role="status">Ouverture du dossier…</p>
+    </div>
+  );
+}
+
+function Fatal({ error }: { error: IpcError }) {
+  useDocumentTitle("Dossier indisponible");
+  return (
+    <div className="narrow">
+      <h1>Tandem ne peut pas ouvrir le dossier</h1>
+      <div role="alert" className="alert alert--error" data-testid="fatal-error">
+        {error.code === "keychain_unavailable" ? (
+          <p>{fr("Le trousseau du système n’est pas disponible : Tandem ne peut pas ouvrir le dossier sans lui.")}</p>
+        ) : null}
+        <p>{fr(error.message)}</p>
+      </div>
+      <p>Contactez le service informatique de votre territoire en indiquant ce message.</p>
+    </div>
+  );
+}

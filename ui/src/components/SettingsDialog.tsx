@@ -1,0 +1,99 @@
+import { useState, type FormEvent } from "react";
+import { Dialog, Heading, Modal, ModalOverlay } from "react-aria-components";
+import type { Profile } from "../bindings/Profile";
+import { useBackend } from "../lib/backendContext";
+import type { IpcError } from "../lib/ipc";
+import { fr } from "../lib/format";
+import { TextField } from "./Field";
+
+export function SettingsDialog({
+  isOpen,
+  onOpenChange,
+  profile,
+  onSaved,
+}: {
+  isOpen: boolean;
+  onOpenChange: (open: boolean) => void;
+  profile: Profile;
+  onSaved: (profile: Profile) => void;
+}) {
+  return (
+    <ModalOverlay isOpen={isOpen} onOpenChange={onOpenChange} isDismissable className="modal-overlay">
+      <Modal className="modal">
+        <Dialog className="dialog" data-testid="settings-dialog">
+          {({ close }) => <SettingsForm profile={profile} onCancel={close} onSaved={onSaved} />}
+        </Dialog>
+      </Modal>
+    </ModalOverlay>
+  );
+}
+
+function SettingsForm({ profile, onCancel, onSaved }: { profile: Profile; onCancel: () => void; onSaved: (p: Profile) => void }) {
+  const backend = useBackend();
+  const [minutes, setMinutes] = useState(String(profile.lock_after_minutes));
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    if (busy) return;
+    const n = Number(minutes.trim());
+    if (!/^\d+$/.test(minutes.trim()) || !Number.isSafeInteger(n)) {
+      setError("Saisissez un nombre entier de minutes, par exemple 10.");
+      return;
+    }
+    setBusy(true);
+    try {
+      onSaved(await backend.setLockAfterMinutes(n));
+    } catch (raw) {
+      setError((raw as IpcError).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form onSubmit={submit} noValidate className="form">
+      <Heading slot="title" className="dialog__title">
+        Paramètres
+      </Heading>
+      <dl className="profile-facts">
+        <div>
+          <dt>Profil</dt>
+          <dd>{profile.caseworker_name}</dd>
+        </div>
+        <div>
+          <dt>Structure</dt>
+          <dd>{profile.structure_name}</dd>
+        </div>
+        <div>
+          <dt>Rôle</dt>
+          <dd>{profile.role === "social" ? "Travail social" : "Emploi"}</dd>
+        </div>
+      </dl>
+      <TextField
+        label="Verrouiller après (minutes sans activité)"
+        hint="Entre 1 et 120 minutes. Tandem se verrouille pour protéger le dossier si vous vous éloignez de l’ordinateur."
+        inputMode="numeric"
+        name="lock_after_minutes"
+        value={minutes}
+        onValueChange={(v) => {
+          setMinutes(v);
+          setError(null);
+        }}
+        error={error}
+        autoFocus
+        data-testid="settings-lock-minutes"
+      />
+      <div className="actions">
+        <button type="submit" className="button button--primary" aria-disabled={busy || undefined} data-testid="settings-save">
+          Enregistrer
+        </button>
+        <button type="button" className="button" onClick={onCancel}>
+          Annuler
+        </button>
+      </div>
+      <p className="hint">{fr("Raccourci : le bouton « Verrouiller » en haut de l’écran verrouille tout de suite.")}</p>
+    </form>
+  );
+}

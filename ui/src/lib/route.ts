@@ -1,0 +1,37 @@
+import { useEffect, useState } from "react";
+
+// Hash routes: the list rows are real links, and the Tauri window needs no server-side routing.
+export type Route = { name: "caseload" } | { name: "person"; id: string };
+
+export function parseRoute(hash: string): Route {
+  const m = /^#\/personne\/([^/?#]+)$/.exec(hash);
+  if (m?.[1]) return { name: "person", id: decodeURIComponent(m[1]) };
+  return { name: "caseload" };
+}
+
+export function personHref(id: string): string {
+  return `#/personne/${encodeURIComponent(id)}`;
+}
+
+export const CASELOAD_HREF = "#/";
+
+export function navigate(href: string): void {
+  window.location.hash = href;
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(window.location.hash));
+  useEffect(() => {
+    const onChange = () => setRoute(parseRoute(window.location.hash));
+    window.addEventListener("hashchange", onChange);
+    return () => window.removeEventListener("hashchange", onChange);
+  }, []);
+  return route;
+}
+
+/** Sets the window title for the current screen. */
+export function useDocumentTitle(title: string): void {
+  useEffect(() => {
+    document.title = title ? `${title} — Tandem` : "Tandem";
+  }, [title]);
+}
