@@ -1,1 +1,22 @@
-fn main() { tauri_build::build() }
+// The app's own commands are declared here so that the capability file can allow exactly them
+// and nothing else; the capability lives under src-tauri/ so the pattern must be given.
+const COMMANDS: &[&str] = &[
+    "app_state",
+    "create_profile",
+    "unlock",
+    "lock",
+    "set_lock_after_minutes",
+    "search_persons",
+    "create_person",
+    "get_person",
+    "update_person_field",
+];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .capabilities_path_pattern("./src-tauri/capabilities/**/*")
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("failed to run tauri-build");
+}

@@ -1,1 +1,49 @@
+//! Tandem's desktop shell: wires the use-cases of [`core::AppCore`] to Tauri.
 
+pub mod bindings;
+mod commands;
+pub mod core;
+pub mod error;
+mod logging;
+pub mod paths;
+
+use std::sync::Arc;
+
+use tandem_keys::Keychain;
+
+use crate::core::{AppCore, KeychainProvider};
+use crate::paths::Paths;
+
+pub fn run() {
+    let Some(paths) = Paths::from_env() else {
+        eprintln!("Tandem : impossible de trouver le dossier de données de l’utilisateur.");
+        std::process::exit(1);
+    };
+    if let Err(e) = logging::init(&paths.log_dir) {
+        eprintln!("Tandem: cannot open the log file: {e}");
+    }
+    log::info!("starting Tandem {}", env!("CARGO_PKG_VERSION"));
+
+    let keychain: KeychainProvider = Arc::new(Keychain::native);
+    let core = Arc::new(AppCore::new(paths, keychain));
+
+    let result = tauri::Builder::default()
+        .manage(core)
+        .invoke_handler(tauri::generate_handler![
+            commands::app_state,
+            commands::create_profile,
+            commands::unlock,
+            commands::lock,
+            commands::set_lock_after_minutes,
+            commands::search_persons,
+            commands::create_person,
+            commands::get_person,
+            commands::update_person_field,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        log::error!("the app stopped on an error: {e}");
+        eprintln!("Tandem: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,81 @@
+//! Tauri commands: thin adapters. Each takes its arguments and the core, runs one use-case off
+//! the main thread (SQLCipher and Argon2id block), and maps the error to an [`IpcError`].
+
+use std::sync::Arc;
+
+use tandem_domain::{NewPerson, NewProfile, Person, PersonField, PersonList, Profile};
+use tauri::State;
+use uuid::Uuid;
+
+use crate::core::{AppCore, AppState};
+use crate::error::{AppError, IpcError};
+
+type Core<'a> = State<'a, Arc<AppCore>>;
+
+async fn blocking<T: Send + 'static>(
+    core: &Core<'_>,
+    job: impl FnOnce(&AppCore) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, IpcError> {
+    let core = Arc::clone(core);
+    match tauri::async_runtime::spawn_blocking(move || job(&core)).await {
+        Ok(result) => result.map_err(IpcError::from),
+        Err(join_error) => {
+            log::error!("command task failed: {join_error}");
+            Err(AppError::Io(std::io::Error::other("command task failed")).into())
+        }
+    }
+}
+
+#[tauri::command]
+pub async fn app_state(core: Core<'_>) -> Result<AppState, IpcError> {
+    blocking(&core, |c| c.state()).await
+}
+
+#[tauri::command]
+pub async fn create_profile(core: Core<'_>, input: NewProfile) -> Result<Profile, IpcError> {
+    blocking(&core, move |c| c.create_profile(&input)).await
+}
+
+#[tauri::command]
+pub async fn unlock(core: Core<'_>, passphrase: String) -> Result<Profile, IpcError> {
+    blocking(&core, move |c| c.unlock(&passphrase)).await
+}
+
+#[tauri::command]
+pub async fn lock(core: Core<'_>) -> Result<(), IpcError> {
+    blocking(&core, |c| {
+        c.lock();
+        Ok(())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn set_lock_after_minutes(core: Core<'_>, minutes: u32) -> Result<Profile, IpcError> {
+    blocking(&core, move |c| c.set_lock_after_minutes(minutes)).await
+}
+
+#[tauri::command]
+pub async fn search_persons(core: Core<'_>, query: String) -> Result<PersonList, IpcError> {
+    blocking(&core, move |c| c.search_persons(&query)).await
+}
+
+#[tauri::command]
+pub async fn create_person(core: Core<'_>, input: NewPerson) -> Result<Person, IpcError> {
+    blocking(&core, move |c| c.create_person(&input)).await
+}
+
+#[tauri::command]
+pub async fn get_person(core: Core<'_>, id: Uuid) -> Result<Person, IpcError> {
+    blocking(&core, move |c| c.get_person(id)).await
+}
+
+#[tauri::command]
+pub async fn update_person_field(
+    core: Core<'_>,
+    id: Uuid,
+    field: PersonField,
+    value: String,
+) -> Result<Person, IpcError> {
+    blocking(&core, move |c| c.update_person_field(id, field, &value)).await
+}

@@ -1,0 +1,221 @@
+//! The app's use-cases, testable without a window: profile creation, unlock and lock, and the
+//! person operations. Tauri commands are thin adapters over these methods.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tandem_domain::{NewPerson, NewProfile, Person, PersonField, PersonList, Profile};
+use tandem_keys::{DbKey, KeyError, Keychain, WrappedKey};
+use tandem_store::CaseFile;
+use ts_rs::TS;
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::paths::{self, Paths};
+
+/// Opens the OS keychain for a profile. Tests give a mock store; the app gives the native one.
+pub type KeychainProvider = Arc<dyn Fn(&str) -> Result<Keychain, KeyError> + Send + Sync>;
+
+/// What the UI needs to know to pick its first screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum AppState {
+    FirstRun,
+    Locked,
+    Unlocked { profile: Profile },
+}
+
+/// The most persons a list or search returns at once; the UI says how many match in all.
+pub const LIST_LIMIT: u32 = 200;
+
+struct Session {
+    case_file: CaseFile,
+    profile: Profile,
+}
+
+pub struct AppCore {
+    paths: Paths,
+    keychain: KeychainProvider,
+    session: Mutex<Option<Session>>,
+    clock: fn() -> DateTime<Utc>,
+}
+
+impl AppCore {
+    pub fn new(paths: Paths, keychain: KeychainProvider) -> Self {
+        AppCore {
+            paths,
+            keychain,
+            session: Mutex::new(None),
+            clock: Utc::now,
+        }
+    }
+
+    /// The profile of this laptop: the one directory under `profiles/` holding a wrapped key.
+    /// (The layout allows several profiles; the first-run screen creates one.)
+    fn existing_profile_dir(&self) -> Result<Option<(String, PathBuf)>, AppError> {
+        let dir = self.paths.profiles_dir();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let mut found: Vec<(String, PathBuf)> = entries
+            .filter_map(Result::ok)
+            .filter(|e| paths::wrapped_key(&e.path()).is_file())
+            .filter_map(|e| Some((e.file_name().to_str()?.to_string(), e.path())))
+            .filter(|(name, _)| Uuid::parse_str(name).is_ok())
+            .collect();
+        found.sort();
+        Ok(found.into_iter().next())
+    }
+
+    fn session(&self) -> MutexGuard<'_, Option<Session>> {
+        // A poisoned lock means a panic mid-command; the case file itself is transactional,
+        // so carrying on with the inner value is safe.
+        self.session
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn state(&self) -> Result<AppState, AppError> {
+        if let Some(session) = self.session().as_ref() {
+            return Ok(AppState::Unlocked {
+                profile: session.profile.clone(),
+            });
+        }
+        Ok(match self.existing_profile_dir()? {
+            Some(_) => AppState::Locked,
+            None => AppState::FirstRun,
+        })
+    }
+
+    /// First run: validates the form, makes a key, stores it in the keychain and wraps a copy with
+    /// the passphrase, creates the case file, and leaves the app unlocked. All or nothing: the
+    /// profile directory appears under its final name only once everything is in place.
+    pub fn create_profile(&self, input: &NewProfile) -> Result<Profile, AppError> {
+        if self.existing_profile_dir()?.is_some() {
+            return Err(AppError::ProfileExists);
+        }
+        let id = Uuid::new_v4();
+        let profile = Profile::create(input, id)?;
+        let id_text = id.to_string();
+        let keychain = (self.keychain)(&id_text)?;
+        keychain.probe()?;
+
+        let key = DbKey::generate();
+        let staging = self
+            .paths
+            .profiles_dir()
+            .join(format!(".creating-{id_text}"));
+        let result = (|| -> Result<CaseFile, AppError> {
+            std::fs::create_dir_all(&staging)?;
+            let wrapped = WrappedKey::wrap(&key, &input.passphrase, id_text.as_bytes())?;
+            wrapped.write(&paths::wrapped_key(&staging))?;
+            let mut case_file = CaseFile::create(&paths::case_file(&staging), key.as_bytes())?;
+            case_file.save_profile(&profile)?;
+            drop(case_file);
+            keychain.store(&key)?;
+            let final_dir = self.paths.profile_dir(&id_text);
+            std::fs::rename(&staging, &final_dir)?;
+            Ok(CaseFile::open(
+                &paths::case_file(&final_dir),
+                key.as_bytes(),
+            )?)
+        })();
+        match result {
+            Ok(case_file) => {
+                log::info!("profile created");
+                *self.session() = Some(Session {
+                    case_file,
+                    profile: profile.clone(),
+                });
+                Ok(profile)
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&staging);
+                let _ = keychain.delete();
+                Err(e)
+            }
+        }
+    }
+
+    /// Unlocks with the passphrase. The passphrase unwraps the key copy kept beside the file; the
+    /// keychain must be reachable (Tandem never opens the file without it). When its entry is
+    /// missing (new OS profile, keyring reset) it is restored from the unwrapped copy.
+    pub fn unlock(&self, passphrase: &str) -> Result<Profile, AppError> {
+        let (id, dir) = self.existing_profile_dir()?.ok_or(AppError::NoProfile)?;
+        let keychain = (self.keychain)(&id)?;
+        keychain.probe()?;
+        let wrapped = WrappedKey::read(&paths::wrapped_key(&dir))?;
+        let key = wrapped.unwrap(passphrase, id.as_bytes())?;
+        match keychain.load() {
+            Ok(stored) if stored == key => {}
+            Ok(_) => {
+                log::warn!("keychain entry differed from the passphrase copy; restored it");
+                keychain.store(&key)?;
+            }
+            Err(KeyError::NoKeychainEntry) => {
+                log::info!("keychain entry missing; restored it from the passphrase copy");
+                keychain.store(&key)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let case_file = CaseFile::open(&paths::case_file(&dir), key.as_bytes())?;
+        let profile = case_file.profile()?.ok_or(AppError::NoProfile)?;
+        *self.session() = Some(Session {
+            case_file,
+            profile: profile.clone(),
+        });
+        log::info!("unlocked");
+        Ok(profile)
+    }
+
+    /// Closes the case file; the key leaves memory with it.
+    pub fn lock(&self) {
+        if self.session().take().is_some() {
+            log::info!("locked");
+        }
+    }
+
+    fn with_session<T>(
+        &self,
+        f: impl FnOnce(&mut Session) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let mut guard = self.session();
+        let session = guard.as_mut().ok_or(AppError::Locked)?;
+        f(session)
+    }
+
+    pub fn set_lock_after_minutes(&self, minutes: u32) -> Result<Profile, AppError> {
+        self.with_session(|s| {
+            s.profile = s.case_file.set_lock_after_minutes(minutes)?;
+            Ok(s.profile.clone())
+        })
+    }
+
+    pub fn search_persons(&self, query: &str) -> Result<PersonList, AppError> {
+        self.with_session(|s| Ok(s.case_file.search_persons(query, LIST_LIMIT)?))
+    }
+
+    pub fn create_person(&self, input: &NewPerson) -> Result<Person, AppError> {
+        let now = (self.clock)();
+        self.with_session(|s| Ok(s.case_file.create_person(input, now)?))
+    }
+
+    pub fn get_person(&self, id: Uuid) -> Result<Person, AppError> {
+        self.with_session(|s| Ok(s.case_file.person(id)?))
+    }
+
+    /// Autosave: one field, validated, written with its outbox entry in one transaction.
+    pub fn update_person_field(
+        &self,
+        id: Uuid,
+        field: PersonField,
+        value: &str,
+    ) -> Result<Person, AppError> {
+        let now = (self.clock)();
+        self.with_session(|s| Ok(s.case_file.update_person_field(id, field, value, now)?))
+    }
+}

@@ -1,0 +1,146 @@
+//! The one error type that crosses IPC: a stable `code` the UI matches on and a French `message`
+//! it shows. Library errors are mapped here, in one place.
+
+use serde::Serialize;
+use tandem_keys::KeyError;
+use tandem_store::StoreError;
+use ts_rs::TS;
+
+/// Stable error codes, shared with the UI through the generated bindings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Validation,
+    NotFound,
+    Locked,
+    NoProfile,
+    ProfileExists,
+    WrongPassphrase,
+    KeychainUnavailable,
+    WrappedKeyDamaged,
+    CannotDecrypt,
+    Damaged,
+    NewerSchema,
+    Internal,
+}
+
+/// What a failed command returns to the UI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct IpcError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The field a validation error belongs to (its wire name), so the UI can show it in place.
+    pub field: Option<String>,
+}
+
+/// Errors of the app's use-cases.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("the case file is locked")]
+    Locked,
+    #[error("no profile exists yet")]
+    NoProfile,
+    #[error("a profile already exists")]
+    ProfileExists,
+    #[error(transparent)]
+    Validation(#[from] tandem_domain::ValidationError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("keys: {0}")]
+    Key(#[from] KeyError),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl AppError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AppError::Locked => ErrorCode::Locked,
+            AppError::NoProfile => ErrorCode::NoProfile,
+            AppError::ProfileExists => ErrorCode::ProfileExists,
+            AppError::Validation(_) => ErrorCode::Validation,
+            AppError::Store(e) => match e {
+                StoreError::CannotDecrypt => ErrorCode::CannotDecrypt,
+                StoreError::Damaged => ErrorCode::Damaged,
+                StoreError::NewerSchema { .. } => ErrorCode::NewerSchema,
+                StoreError::NotFound => ErrorCode::NotFound,
+                StoreError::Validation(_) => ErrorCode::Validation,
+                StoreError::AlreadyExists => ErrorCode::ProfileExists,
+                StoreError::Io(_) | StoreError::Sqlite(_) => ErrorCode::Internal,
+            },
+            AppError::Key(e) => match e {
+                KeyError::KeychainUnavailable => ErrorCode::KeychainUnavailable,
+                KeyError::NoKeychainEntry => ErrorCode::KeychainUnavailable,
+                KeyError::WrongPassphrase => ErrorCode::WrongPassphrase,
+                KeyError::WrappedKeyDamaged => ErrorCode::WrappedKeyDamaged,
+                KeyError::Io(_) => ErrorCode::Internal,
+            },
+            AppError::Io(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The sentence the caseworker reads. Plain French, says what happened and what to do.
+    pub fn message(&self) -> String {
+        match self {
+            AppError::Validation(e) | AppError::Store(StoreError::Validation(e)) => e.message(),
+            AppError::Store(StoreError::NewerSchema { .. }) => "Ce dossier a été enregistré par une version plus récente de Tandem. \
+                 Mettez Tandem à jour pour l’ouvrir. Le dossier n’a pas été modifié."
+                .into(),
+            AppError::Io(_) | AppError::Store(StoreError::Io(_)) | AppError::Key(KeyError::Io(_)) => {
+                "Le dossier n’a pas pu être lu ou écrit sur le disque. Vérifiez qu’il reste de la place, \
+                 puis réessayez."
+                    .into()
+            }
+            _ => match self.code() {
+                ErrorCode::Locked => "Le dossier est verrouillé. Déverrouillez-le pour continuer.".into(),
+                ErrorCode::NoProfile => "Aucun profil n’existe encore sur cet ordinateur.".into(),
+                ErrorCode::ProfileExists => "Un profil existe déjà sur cet ordinateur.".into(),
+                ErrorCode::WrongPassphrase => "La phrase de passe ne correspond pas.".into(),
+                ErrorCode::KeychainUnavailable => "Le trousseau du système n’est pas disponible : Tandem ne peut pas \
+                     ouvrir le dossier sans lui. Ouvrez votre session normalement, ou contactez votre \
+                     service informatique."
+                    .into(),
+                ErrorCode::WrappedKeyDamaged => "La copie de secours de la clé est illisible. Le dossier n’a pas été \
+                     modifié. Contactez votre service informatique."
+                    .into(),
+                ErrorCode::CannotDecrypt => "Le dossier ne peut pas être ouvert : il est endommagé ou ne correspond \
+                     pas à cette clé. Il n’a pas été modifié. Contactez votre service informatique."
+                    .into(),
+                ErrorCode::Damaged => "Le dossier est endommagé. Il n’a pas été modifié. Contactez votre \
+                     service informatique."
+                    .into(),
+                ErrorCode::NotFound => "Cette personne n’est pas (ou plus) dans le dossier.".into(),
+                _ => "Une erreur inattendue est survenue. Réessayez ; si elle revient, contactez votre \
+                     service informatique."
+                    .into(),
+            },
+        }
+    }
+
+    fn field(&self) -> Option<String> {
+        match self {
+            AppError::Validation(e) | AppError::Store(StoreError::Validation(e)) => {
+                Some(e.field.to_string())
+            }
+            _ => None,
+        }
+    }
+}
+
+impl From<AppError> for IpcError {
+    fn from(error: AppError) -> Self {
+        let code = error.code();
+        // Details of unexpected errors go to the log (never personal data: errors carry none),
+        // the UI gets the plain message.
+        if code == ErrorCode::Internal {
+            log::error!("internal error: {error}");
+        } else {
+            log::info!("command refused: {code:?}");
+        }
+        IpcError {
+            code,
+            message: error.message(),
+            field: error.field(),
+        }
+    }
+}

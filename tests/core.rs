@@ -1,0 +1,271 @@
+//! The app's use-cases without a window: real SQLCipher files in a temporary folder and
+//! keyring-core's mock keychain, one store per test.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tandem_app::core::{AppCore, AppState, KeychainProvider};
+use tandem_app::error::{ErrorCode, IpcError};
+use tandem_app::paths::Paths;
+use tandem_domain::{NewPerson, NewProfile, PersonField, Role};
+use tandem_keys::{KeyError, Keychain};
+
+const PASSPHRASE: &str = "un vélo pour deux";
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    store: Arc<keyring_core::CredentialStore>,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        Fixture {
+            _dir: dir,
+            data,
+            store: keyring_core::mock::Store::new().unwrap(),
+        }
+    }
+
+    fn core(&self) -> AppCore {
+        let store = Arc::clone(&self.store);
+        let provider: KeychainProvider =
+            Arc::new(move |id: &str| Ok(Keychain::with_store(Arc::clone(&store), id)));
+        self.core_with(provider)
+    }
+
+    fn core_with(&self, keychain: KeychainProvider) -> AppCore {
+        AppCore::new(
+            Paths {
+                data_dir: self.data.clone(),
+                log_dir: self.data.join("logs"),
+            },
+            keychain,
+        )
+    }
+
+    fn profile_dir(&self) -> PathBuf {
+        let profiles = self.data.join("profiles");
+        std::fs::read_dir(&profiles)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+            .unwrap()
+    }
+}
+
+fn new_profile() -> NewProfile {
+    NewProfile {
+        caseworker_name: "Camille Roux".into(),
+        structure_name: "CCAS de Villeurbanne".into(),
+        role: Role::Social,
+        passphrase: PASSPHRASE.into(),
+    }
+}
+
+fn person(first: &str, last: &str) -> NewPerson {
+    NewPerson {
+        first_name: first.into(),
+        last_name: last.into(),
+        birth_date: String::new(),
+    }
+}
+
+fn code<T: std::fmt::Debug>(result: Result<T, tandem_app::error::AppError>) -> ErrorCode {
+    let error: IpcError = result.unwrap_err().into();
+    assert!(!error.message.is_empty());
+    error.code
+}
+
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn first_run_creates_an_unlocked_profile_then_locks_and_unlocks() {
+    let fx = Fixture::new();
+    let core = fx.core();
+    assert_eq!(core.state().unwrap(), AppState::FirstRun);
+    let profile = core.create_profile(&new_profile()).unwrap();
+    assert_eq!(
+        core.state().unwrap(),
+        AppState::Unlocked {
+            profile: profile.clone()
+        }
+    );
+    core.create_person(&person("Hélène", "Lefèvre")).unwrap();
+
+    core.lock();
+    assert_eq!(core.state().unwrap(), AppState::Locked);
+    assert_eq!(code(core.search_persons("")), ErrorCode::Locked);
+    assert_eq!(
+        code(core.unlock("pas la bonne phrase")),
+        ErrorCode::WrongPassphrase
+    );
+    assert_eq!(core.unlock(PASSPHRASE).unwrap(), profile);
+    let found = core.search_persons("helene").unwrap();
+    assert_eq!(found.total, 1);
+    assert_eq!(found.items[0].last_name, "Lefèvre");
+
+    // A second profile is refused: this laptop has one.
+    assert_eq!(
+        code(core.create_profile(&new_profile())),
+        ErrorCode::ProfileExists
+    );
+}
+
+#[test]
+fn a_fresh_process_starts_locked() {
+    let fx = Fixture::new();
+    fx.core().create_profile(&new_profile()).unwrap();
+    let restarted = fx.core();
+    assert_eq!(restarted.state().unwrap(), AppState::Locked);
+    restarted.unlock(PASSPHRASE).unwrap();
+}
+
+#[test]
+fn first_run_validation_is_french_and_creates_nothing() {
+    let fx = Fixture::new();
+    let core = fx.core();
+    let mut input = new_profile();
+    input.passphrase = "court".into();
+    let error: IpcError = core.create_profile(&input).unwrap_err().into();
+    assert_eq!(error.code, ErrorCode::Validation);
+    assert_eq!(error.field.as_deref(), Some("passphrase"));
+    assert!(
+        error.message.contains("phrase de passe"),
+        "{}",
+        error.message
+    );
+    assert_eq!(core.state().unwrap(), AppState::FirstRun);
+}
+
+#[test]
+fn a_missing_keychain_entry_is_restored_by_the_passphrase() {
+    let fx = Fixture::new();
+    let core = fx.core();
+    let profile = core.create_profile(&new_profile()).unwrap();
+    core.lock();
+    let keychain = Keychain::with_store(Arc::clone(&fx.store), &profile.id.to_string());
+    keychain.delete().unwrap();
+    assert!(matches!(keychain.load(), Err(KeyError::NoKeychainEntry)));
+
+    core.unlock(PASSPHRASE).unwrap();
+    keychain.load().expect("the entry is back");
+}
+
+#[test]
+fn no_keychain_service_means_no_profile_and_no_unlock() {
+    let fx = Fixture::new();
+    let unavailable: KeychainProvider = Arc::new(|_: &str| Err(KeyError::KeychainUnavailable));
+    let core = fx.core_with(unavailable.clone());
+    assert_eq!(
+        code(core.create_profile(&new_profile())),
+        ErrorCode::KeychainUnavailable
+    );
+    assert_eq!(core.state().unwrap(), AppState::FirstRun);
+
+    fx.core().create_profile(&new_profile()).unwrap();
+    let core = fx.core_with(unavailable);
+    let error: IpcError = core.unlock(PASSPHRASE).unwrap_err().into();
+    assert_eq!(error.code, ErrorCode::KeychainUnavailable);
+    assert!(error.message.contains("trousseau"), "{}", error.message);
+    assert_eq!(core.state().unwrap(), AppState::Locked);
+}
+
+#[test]
+fn a_corrupted_case_file_is_refused_and_left_as_it_is() {
+    let fx = Fixture::new();
+    fx.core().create_profile(&new_profile()).unwrap();
+    let dir = fx.profile_dir();
+    let garbage: Vec<u8> = (0..64 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    for leftover in ["case-file.db-wal", "case-file.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(leftover));
+    }
+    std::fs::write(dir.join("case-file.db"), &garbage).unwrap();
+    let before = snapshot(&dir);
+
+    let core = fx.core();
+    let error: IpcError = core.unlock(PASSPHRASE).unwrap_err().into();
+    assert!(
+        matches!(error.code, ErrorCode::CannotDecrypt | ErrorCode::Damaged),
+        "{error:?}"
+    );
+    assert!(
+        error.message.contains("n’a pas été modifié"),
+        "{}",
+        error.message
+    );
+    assert_eq!(snapshot(&dir), before);
+}
+
+#[test]
+fn person_edits_validate_and_keep_what_was_saved() {
+    let fx = Fixture::new();
+    let core = fx.core();
+    core.create_profile(&new_profile()).unwrap();
+    let created = core.create_person(&person("Jérôme", "Martin")).unwrap();
+    core.update_person_field(created.id, PersonField::Email, "jerome@exemple.fr")
+        .unwrap();
+
+    for (field, raw, reason) in [
+        (PersonField::Email, "jerome@", "e-mail"),
+        (PersonField::BirthDate, "2999-01-01", "futur"),
+        (PersonField::LastName, "   ", "obligatoire"),
+    ] {
+        let error: IpcError = core
+            .update_person_field(created.id, field, raw)
+            .unwrap_err()
+            .into();
+        assert_eq!(error.code, ErrorCode::Validation);
+        assert_eq!(error.field.as_deref(), Some(field.name()));
+        assert!(error.message.contains(reason), "{}", error.message);
+    }
+    let stored = core.get_person(created.id).unwrap();
+    assert_eq!(stored.email, "jerome@exemple.fr");
+    assert_eq!(stored.last_name, "Martin");
+    assert_eq!(stored.birth_date, None);
+
+    let error: IpcError = core
+        .create_person(&person("", "Sans prénom"))
+        .unwrap_err()
+        .into();
+    assert_eq!(
+        (error.code, error.field.as_deref()),
+        (ErrorCode::Validation, Some("first_name"))
+    );
+    assert_eq!(
+        code(core.get_person(uuid::Uuid::new_v4())),
+        ErrorCode::NotFound
+    );
+}
+
+#[test]
+fn lock_delay_is_a_validated_setting() {
+    let fx = Fixture::new();
+    let core = fx.core();
+    core.create_profile(&new_profile()).unwrap();
+    assert_eq!(
+        core.set_lock_after_minutes(5).unwrap().lock_after_minutes,
+        5
+    );
+    assert_eq!(code(core.set_lock_after_minutes(0)), ErrorCode::Validation);
+    core.lock();
+    assert_eq!(core.unlock(PASSPHRASE).unwrap().lock_after_minutes, 5);
+}
