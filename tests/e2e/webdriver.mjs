@@ -1,0 +1,177 @@
+// A minimal W3C WebDriver client over fetch, enough to drive the real Tandem window through
+// Debian's WebKitWebDriver (no tauri-driver, no Selenium: fewer moving parts, steadier here).
+
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+/** Starts WebKitWebDriver on a free loopback port; `env` reaches the app it launches. */
+export async function startDriver(env) {
+  const port = await freePort();
+  const proc = spawn('WebKitWebDriver', [`--port=${port}`, '--host=127.0.0.1'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      const res = await fetch(`${url}/status`);
+      if (res.ok) return { url, proc };
+    } catch {
+      /* not up yet */
+    }
+    await sleep(100);
+  }
+  proc.kill();
+  throw new Error('WebKitWebDriver did not start');
+}
+
+export class Session {
+  constructor(base, id) {
+    this.base = base;
+    this.id = id;
+  }
+
+  static async create(driverUrl, binary, args = []) {
+    const body = {
+      capabilities: {
+        alwaysMatch: {
+          'webkitgtk:browserOptions': { binary, args },
+        },
+      },
+    };
+    const res = await call(driverUrl, 'POST', '/session', body);
+    return new Session(driverUrl, res.sessionId);
+  }
+
+  cmd(method, path, body) {
+    return call(this.base, method, `/session/${this.id}${path}`, body);
+  }
+
+  async close() {
+    try {
+      await call(this.base, 'DELETE', `/session/${this.id}`);
+    } catch {
+      /* the app may already be gone */
+    }
+  }
+
+  /** Runs a script in the page; returned DOM elements come back as element references. */
+  script(source, ...args) {
+    return this.cmd('POST', '/execute/sync', { script: source, args });
+  }
+
+  /** Waits until `fn` (a page-side script body returning a truthy value) succeeds. */
+  async waitFor(description, source, args = [], timeoutMs = 15000) {
+    const deadline = Date.now() + timeoutMs;
+    let last;
+    while (Date.now() < deadline) {
+      try {
+        last = await this.script(source, ...args);
+        if (last) return last;
+      } catch (e) {
+        last = e;
+      }
+      await sleep(100);
+    }
+    const text = await this.script('return document.body ? document.body.innerText : ""').catch(() => '');
+    throw new Error(`timed out waiting for ${description} (last: ${String(last)}); page text:\n${text}`);
+  }
+
+  /** The form control labelled `label`: exact label text, or label text before a hint line. */
+  controlByLabel(label) {
+    return this.waitFor(
+      `control labelled ${label}`,
+      `const wanted = arguments[0];
+       const norm = (s) => s.replace(/\\s+/g, ' ').replace(/[\\s*]+$/, '').trim();
+       const labels = Array.from(document.querySelectorAll('label'));
+       const first = (l) => norm(l.firstChild ? l.firstChild.textContent || '' : '');
+       const hit = labels.find(l => norm(l.textContent) === wanted) || labels.find(l => first(l) === wanted);
+       if (hit) return hit.control || (hit.htmlFor && document.getElementById(hit.htmlFor)) || null;
+       return document.querySelector('[aria-label="' + wanted.replace(/"/g, '') + '"]');`,
+      [label],
+    );
+  }
+
+  byTestId(id) {
+    return this.waitFor(`element ${id}`, 'return document.querySelector(`[data-testid="${arguments[0]}"]`)', [id]);
+  }
+
+  buttonByText(text) {
+    return this.waitFor(
+      `button ${text}`,
+      `const wanted = arguments[0];
+       return Array.from(document.querySelectorAll('button, a, [role=button], [role=link]'))
+         .find(b => b.textContent.replace(/\\s+/g, ' ').trim() === wanted && !b.disabled) || null;`,
+      [text],
+    );
+  }
+
+  async click(element) {
+    await this.cmd('POST', `/element/${element[ELEMENT]}/click`, {});
+  }
+
+  async type(element, text) {
+    await this.cmd('POST', `/element/${element[ELEMENT]}/value`, { text });
+  }
+
+  async clear(element) {
+    await this.cmd('POST', `/element/${element[ELEMENT]}/clear`, {});
+  }
+
+  /** Sends keys to whatever has focus (keyboard-only navigation). */
+  async keys(text) {
+    const actions = [];
+    for (const ch of text) actions.push({ type: 'keyDown', value: ch }, { type: 'keyUp', value: ch });
+    await this.cmd('POST', '/actions', { actions: [{ type: 'key', id: 'keyboard', actions }] });
+    await this.cmd('DELETE', '/actions');
+  }
+
+  /** Saves a PNG of the window when TANDEM_SCREENSHOTS names a folder (used for the README). */
+  async screenshot(name) {
+    const dir = process.env.TANDEM_SCREENSHOTS;
+    if (!dir) return;
+    await sleep(400); // WebKitGTK under Xvfb can hand back the previous frame right after a change
+    const png = await this.cmd('GET', '/screenshot');
+    const { writeFileSync, mkdirSync } = await import('node:fs');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${dir}/${name}.png`, Buffer.from(png, 'base64'));
+  }
+
+  pageText() {
+    return this.script('return document.body.innerText');
+  }
+
+  waitForText(text, timeoutMs) {
+    return this.waitFor(`text « ${text} »`, 'return document.body.innerText.includes(arguments[0])', [text], timeoutMs);
+  }
+}
+
+async function call(base, method, path, body) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const v = json.value || {};
+    throw new Error(`${method} ${path}: ${res.status} ${v.error || ''} ${v.message || ''}`);
+  }
+  return json.value;
+}
+
+export const Keys = { TAB: '\uE004', ENTER: '\uE007', SHIFT: '\uE008', ESCAPE: '\uE00C' };
