@@ -24,6 +24,10 @@ pub enum ValidationReason {
     InvalidChoice,
     PassphraseTooShort,
     InvalidLockDelay,
+    /// A long text (note, the person's words) above [`MAX_LONG_TEXT`] characters.
+    LongTextTooLong,
+    /// Not a whole number in the allowed range.
+    InvalidNumber,
 }
 
 /// A refused value: which field (its wire name) and why.
@@ -75,11 +79,17 @@ impl ValidationError {
             InvalidLockDelay => format!(
                 "Le délai de verrouillage doit être compris entre 1 et {MAX_LOCK_MINUTES} minutes."
             ),
+            LongTextTooLong => {
+                format!("Ce texte est trop long ({MAX_LONG_TEXT} caractères au plus).")
+            }
+            InvalidNumber => "Saisissez un nombre entier, par exemple 30.".into(),
         }
     }
 }
 
 pub const MAX_TEXT: usize = 200;
+/// Notes and the person's own words: long enough for a whole interview's notes.
+pub const MAX_LONG_TEXT: usize = 20_000;
 pub const MIN_PASSPHRASE_CHARS: usize = 10;
 pub const MAX_LOCK_MINUTES: u32 = 120;
 
@@ -107,6 +117,44 @@ pub fn text(field: &'static str, raw: &str, required: bool) -> Result<String, Va
         ));
     }
     Ok(value.to_string())
+}
+
+/// Checks a multi-line text (notes, the person's own words): line breaks and tabs are kept,
+/// other control characters refused, surrounding blank space trimmed.
+pub fn long_text(field: &'static str, raw: &str) -> Result<String, ValidationError> {
+    let value = raw.trim();
+    if value.chars().count() > MAX_LONG_TEXT {
+        return Err(ValidationError::new(
+            field,
+            ValidationReason::LongTextTooLong,
+        ));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
+        return Err(ValidationError::new(
+            field,
+            ValidationReason::ControlCharacters,
+        ));
+    }
+    Ok(value.replace("\r\n", "\n"))
+}
+
+/// A whole number within `range`; empty means "not set".
+pub fn number(
+    field: &'static str,
+    raw: &str,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<Option<u32>, ValidationError> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    match value.parse::<u32>() {
+        Ok(n) if range.contains(&n) => Ok(Some(n)),
+        _ => Err(ValidationError::new(field, ValidationReason::InvalidNumber)),
+    }
 }
 
 /// Parses a date given as ISO `YYYY-MM-DD` (what `<input type="date">` sends) or French `JJ/MM/AAAA`.
