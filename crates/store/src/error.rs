@@ -1,6 +1,7 @@
 //! One error type for the case file, with stable codes the shell forwards to the UI.
 
 use rusqlite::ErrorCode;
+use tandem_domain::diagnostic_rules::DiagnosticError;
 use tandem_domain::ValidationError;
 
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +19,18 @@ pub enum StoreError {
     NotFound,
     #[error("{0}")]
     Validation(#[from] ValidationError),
+    /// A finalised diagnostic never changes; amending it makes a new version.
+    #[error("this diagnostic is finalised and cannot change")]
+    Finalised,
+    /// The series already has a draft: finish or continue it rather than starting another.
+    #[error("this diagnostic series already has a draft")]
+    DraftExists,
+    /// The series already has this version number.
+    #[error("this diagnostic version already exists")]
+    VersionExists,
+    /// The diagnostic rules refused the change; nothing was written.
+    #[error("{0}")]
+    Diagnostic(#[from] DiagnosticError),
     #[error("case file I/O error: {0}")]
     Io(#[from] std::io::Error),
     #[error("case file database error: {0}")]
@@ -34,6 +47,10 @@ impl StoreError {
             StoreError::AlreadyExists => "already_exists",
             StoreError::NotFound => "not_found",
             StoreError::Validation(_) => "validation",
+            StoreError::Finalised => "finalised",
+            StoreError::DraftExists => "draft_exists",
+            StoreError::VersionExists => "version_exists",
+            StoreError::Diagnostic(_) => "diagnostic_rejected",
             StoreError::Io(_) => "io",
             StoreError::Sqlite(_) => "internal",
         }

@@ -4,6 +4,7 @@
 //! in one transaction. Nothing here logs personal data or keys.
 
 mod connection;
+mod diagnostics;
 mod error;
 mod migrations;
 mod outbox;

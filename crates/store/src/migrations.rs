@@ -10,13 +10,19 @@ pub(crate) struct Migration {
     pub sql: &'static str,
 }
 
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: V1,
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: V1,
+    },
+    Migration {
+        version: 2,
+        sql: V2,
+    },
+];
 
 /// The version a file has after all of [`MIGRATIONS`]; files with a higher one are refused.
-pub(crate) const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 2;
 
 const V1: &str = "
 CREATE TABLE profile (
@@ -70,6 +76,46 @@ CREATE TABLE outbox (
 );
 ";
 
+/// Joint diagnostics. `body` is the whole `Diagnostic` as JSON; the other columns repeat what the
+/// history list shows, so listing never parses bodies. A finalised row never changes: the Rust
+/// code refuses first, and the triggers refuse any write that gets past it (defence in depth).
+const V2: &str = "
+CREATE TABLE diagnostics (
+    id                  TEXT PRIMARY KEY NOT NULL,
+    person_id           TEXT NOT NULL REFERENCES person (id),
+    series_id           TEXT NOT NULL,
+    version             INTEGER NOT NULL CHECK (version >= 1),
+    status              TEXT NOT NULL CHECK (status IN ('draft', 'finalised')),
+    date                TEXT,
+    caseworker_name     TEXT NOT NULL,
+    co_interviewer_name TEXT NOT NULL,
+    orientation         TEXT
+                        CHECK (orientation IN ('professional', 'socio_professional', 'social')),
+    created_at          TEXT NOT NULL,
+    finalised_at        TEXT,
+    body                TEXT NOT NULL,
+    UNIQUE (series_id, version)
+);
+
+CREATE INDEX diagnostics_by_person ON diagnostics (person_id);
+
+-- At most one draft per series: amending a version that already has a draft is refused.
+CREATE UNIQUE INDEX diagnostics_one_draft_per_series ON diagnostics (series_id)
+    WHERE status = 'draft';
+
+CREATE TRIGGER diagnostics_finalised_no_update BEFORE UPDATE ON diagnostics
+    WHEN OLD.status = 'finalised'
+BEGIN
+    SELECT RAISE(ABORT, 'finalised');
+END;
+
+CREATE TRIGGER diagnostics_finalised_no_delete BEFORE DELETE ON diagnostics
+    WHEN OLD.status = 'finalised'
+BEGIN
+    SELECT RAISE(ABORT, 'finalised');
+END;
+";
+
 pub(crate) fn user_version(conn: &Connection) -> Result<u32, StoreError> {
     Ok(conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
 }
@@ -115,13 +161,14 @@ mod tests {
         let mut conn = Connection::open(&path).unwrap();
         conn.execute_batch("PRAGMA journal_mode = WAL").unwrap();
         migrate(&mut conn, MIGRATIONS).unwrap();
+        let next = SCHEMA_VERSION + 1;
         let broken = [
             Migration {
-                version: 2,
+                version: next,
                 sql: "CREATE TABLE added (x INTEGER);",
             },
             Migration {
-                version: 3,
+                version: next + 1,
                 sql: "CREATE TABLE half (x INTEGER); SELECT * FROM missing;",
             },
         ];
@@ -139,8 +186,9 @@ mod tests {
         let conn = Connection::open(&path).unwrap();
         assert_eq!(
             user_version(&conn).unwrap(),
-            2,
-            "step 2 committed, step 3 rolled back"
+            next,
+            "step {next} committed, step {} rolled back",
+            next + 1
         );
         let tables: Vec<String> = conn
             .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")

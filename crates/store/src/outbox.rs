@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::person_rows::timestamp;
 
 pub(crate) const PERSON: &str = "person";
+pub(crate) const DIAGNOSTIC: &str = "diagnostic";
 
 pub(crate) fn record(
     conn: &Connection,

@@ -496,6 +496,13 @@ fn error_codes_are_stable() {
         ),
         (StoreError::AlreadyExists, "already_exists"),
         (StoreError::NotFound, "not_found"),
+        (StoreError::Finalised, "finalised"),
+        (StoreError::DraftExists, "draft_exists"),
+        (StoreError::VersionExists, "version_exists"),
+        (
+            StoreError::Diagnostic(tandem_domain::diagnostic_rules::DiagnosticError::NotFinalised),
+            "diagnostic_rejected",
+        ),
         (StoreError::Io(std::io::Error::other("x")), "io"),
         (
             StoreError::Sqlite(rusqlite::Error::InvalidQuery),

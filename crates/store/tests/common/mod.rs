@@ -78,3 +78,144 @@ pub fn snapshot(path: &Path) -> Snapshot {
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// A diagnostic built field by field, without the domain's rules: `notes` theme notes of a few
+/// hundred characters each, dated `date`.
+pub fn sample_diagnostic(
+    person_id: Uuid,
+    series_id: Uuid,
+    version: u32,
+    date: Option<&str>,
+    notes: usize,
+) -> tandem_domain::diagnostic::Diagnostic {
+    use tandem_domain::diagnostic::*;
+    const THEMES: [&str; 5] = ["logement", "sante", "mobilite", "budget", "emploi"];
+    let at = now().to_rfc3339();
+    Diagnostic {
+        id: Uuid::now_v7(),
+        person_id,
+        series_id,
+        version,
+        status: DiagnosticStatus::Draft,
+        referentiel_version: "cdb-2024-02-29".into(),
+        date: date.map(str::to_string),
+        place: "CCAS de Villeurbanne".into(),
+        caseworker: CaseworkerIdentity {
+            name: "Camille Roux".into(),
+            structure: "CCAS de Villeurbanne".into(),
+            role: Role::Social,
+        },
+        co_interviewer: CoInterviewer {
+            name: "Dominique Lefèvre".into(),
+            structure: "France Travail Lyon Part-Dieu".into(),
+            role: Some(Role::Employment),
+        },
+        themes: THEMES
+            .iter()
+            .enumerate()
+            .map(|(i, t)| ThemeAssessment {
+                theme: (*t).into(),
+                grade: Grade::ALL[i % Grade::ALL.len()],
+                situations: vec![format!("Situation {i} du thème {t}")],
+            })
+            .collect(),
+        notes: (0..notes)
+            .map(|i| Note {
+                id: Uuid::now_v7(),
+                theme: Some(THEMES[i % THEMES.len()].into()),
+                author: if i % 2 == 0 {
+                    Interviewer::Caseworker
+                } else {
+                    Interviewer::CoInterviewer
+                },
+                visibility: if i % 3 == 0 {
+                    NoteVisibility::SocialOnly
+                } else {
+                    NoteVisibility::Shared
+                },
+                text: format!(
+                    "Note {i} : la personne évoque une situation qui pèse sur sa recherche \
+                     d’emploi ; un échange avec l’assistante sociale est prévu, ainsi qu’un \
+                     point sur les démarches engagées auprès de la CAF et du bailleur. Elle \
+                     souhaite être accompagnée pour les déplacements et la garde des enfants."
+                ),
+                created_at: at.clone(),
+                updated_at: at.clone(),
+            })
+            .collect(),
+        person_words: PersonWords {
+            wishes: "Travailler dans la restauration".into(),
+            priorities: "Trouver un logement stable".into(),
+        },
+        project: ProfessionalProject {
+            target_jobs: vec![TargetJob {
+                code: "G1602".into(),
+                title: "Commis / Commise de cuisine".into(),
+            }],
+            contract_types: vec![ContractType::Cdi, ContractType::Iae],
+            working_time: Some(WorkingTime::Either),
+            mobility_radius_km: Some(15),
+            qualification_level: Some(QualificationLevel::Level3),
+            experience: "Deux ans en cuisine collective".into(),
+            skills: "Hygiène, travail en équipe".into(),
+            availability: "Immédiate".into(),
+        },
+        orientation: OrientationDecision {
+            proposal: Some(Orientation::SocioProfessional),
+            reasons: "Freins logement et mobilité".into(),
+        },
+        plan: vec![PlanObjective {
+            id: Uuid::now_v7(),
+            theme: "logement".into(),
+            label: "Accéder à un logement".into(),
+            actions: vec![PlanAction {
+                id: Uuid::now_v7(),
+                label: "Demande de logement social".into(),
+                who: "La personne, avec le CCAS".into(),
+                due_date: Some("2026-12-15".into()),
+                status: ActionStatus::Planned,
+            }],
+        }],
+        consent: Consent {
+            sharing: Some(true),
+            structures: vec!["France Travail Lyon Part-Dieu".into()],
+            share_social_notes: false,
+        },
+        signoffs: vec![],
+        created_at: at,
+        finalised_at: None,
+        changes: vec![],
+        suggestion: None,
+        missing: vec![],
+    }
+}
+
+/// What the rules' `finalise` does, minus its checks: for tests that need a finalised version.
+pub fn finalise_directly(
+    d: &mut tandem_domain::diagnostic::Diagnostic,
+) -> Result<(), tandem_domain::diagnostic_rules::DiagnosticError> {
+    use tandem_domain::diagnostic::{DiagnosticStatus, SignOff, Signer};
+    let at = now().to_rfc3339();
+    d.signoffs = [
+        (Signer::Caseworker, "Camille Roux"),
+        (Signer::CoInterviewer, "Dominique Lefèvre"),
+        (Signer::Person, "Hélène Lefèvre"),
+    ]
+    .iter()
+    .map(|(signer, name)| SignOff {
+        signer: *signer,
+        name: (*name).into(),
+        signed_at: at.clone(),
+    })
+    .collect();
+    d.status = DiagnosticStatus::Finalised;
+    d.finalised_at = Some(at);
+    Ok(())
+}
+
+pub fn place_edit(value: &str) -> tandem_domain::diagnostic::DiagnosticEdit {
+    tandem_domain::diagnostic::DiagnosticEdit::SetField {
+        field: tandem_domain::diagnostic::DiagnosticField::Place,
+        value: value.into(),
+    }
+}
