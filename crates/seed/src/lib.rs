@@ -8,6 +8,10 @@ use rand::{Rng, SeedableRng};
 use tandem_domain::{fold, Person, Profile, Role, RsaStatus, DEFAULT_LOCK_AFTER_MINUTES};
 use uuid::Uuid;
 
+mod diagnostics;
+
+pub use diagnostics::synthetic_diagnostics;
+
 const FIRST_NAMES: &[&str] = &[
     "Hélène",
     "Zoé",

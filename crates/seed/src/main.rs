@@ -1,5 +1,6 @@
 //! `tandem-seed --persons N --out PATH [--print-key] [--seed S]`: writes a synthetic case file
-//! encrypted with a fresh random key. Content is deterministic for a seed; the key never is.
+//! encrypted with a fresh random key: persons, and joint diagnostics for about 60 % of them.
+//! Content is deterministic for a seed; the key never is.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -76,9 +77,18 @@ fn main() -> ExitCode {
         .unwrap_or_else(Utc::now);
     let started = Instant::now();
     let persons = tandem_seed::synthetic_persons(args.persons, args.seed, now);
+    let profile = tandem_seed::synthetic_profile(args.seed);
+    let diagnostics = match tandem_seed::synthetic_diagnostics(&persons, &profile, args.seed, now) {
+        Ok(diagnostics) => diagnostics,
+        Err(error) => {
+            eprintln!("tandem-seed: a generated diagnostic was refused: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let written = CaseFile::create(&args.out, &key).and_then(|mut file| {
-        file.save_profile(&tandem_seed::synthetic_profile(args.seed))?;
-        file.insert_persons(&persons)
+        file.save_profile(&profile)?;
+        file.insert_persons(&persons)?;
+        file.insert_diagnostics(&diagnostics)
     });
     match written {
         Ok(()) => {}
@@ -95,8 +105,9 @@ fn main() -> ExitCode {
         }
     }
     eprintln!(
-        "tandem-seed: wrote {} persons to {} in {} ms",
+        "tandem-seed: wrote {} persons and {} diagnostic versions to {} in {} ms",
         args.persons,
+        diagnostics.len(),
         args.out.display(),
         started.elapsed().as_millis()
     );

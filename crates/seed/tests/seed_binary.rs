@@ -46,6 +46,23 @@ fn writes_a_case_file_that_opens_with_the_printed_key() {
     assert!(file.profile().unwrap().is_some());
     assert!(file.pending_changes().unwrap() > 50 * 3);
     file.integrity_check().unwrap();
+    // Diagnostics for about 60 % of the persons, each listed and readable.
+    let mut with_diagnostics = 0;
+    let mut versions = 0;
+    for person in &all.items {
+        let list = file.diagnostics_of_person(person.id).unwrap();
+        with_diagnostics += usize::from(!list.is_empty());
+        versions += list.len();
+        for summary in &list {
+            let d = file.diagnostic(summary.id).unwrap();
+            assert_eq!((d.person_id, d.version), (person.id, summary.version));
+        }
+    }
+    assert!((20..=40).contains(&with_diagnostics), "{with_diagnostics}");
+    assert!(
+        versions > with_diagnostics,
+        "some series have several versions"
+    );
     drop(file);
 
     // Never overwrites, and says so with exit code 2.
@@ -55,6 +72,32 @@ fn writes_a_case_file_that_opens_with_the_printed_key() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
     assert!(again.stdout.is_empty());
     assert_eq!(std::fs::read(&out).unwrap(), before);
+}
+
+/// The content is the same for the same seed: the diagnostics generated in-process are exactly
+/// what the binary wrote.
+#[test]
+fn the_written_diagnostics_are_the_seeded_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("seed.tandem");
+    let output = Command::new(env!("CARGO_BIN_EXE_tandem-seed"))
+        .args(["--persons", "40", "--seed", "11", "--print-key", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let key = parse_key(&String::from_utf8(output.stdout).unwrap());
+    let file = CaseFile::open(&out, &key).unwrap();
+
+    let now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 1, 5, 8, 0, 0).unwrap();
+    let persons = tandem_seed::synthetic_persons(40, 11, now);
+    let expected =
+        tandem_seed::synthetic_diagnostics(&persons, &tandem_seed::synthetic_profile(11), 11, now)
+            .unwrap();
+    assert!(!expected.is_empty());
+    for d in &expected {
+        assert_eq!(&file.diagnostic(d.id).unwrap(), d);
+    }
 }
 
 #[test]
