@@ -10,6 +10,14 @@ const COMMANDS: &[&str] = &[
     "create_person",
     "get_person",
     "update_person_field",
+    "referentiel",
+    "search_rome",
+    "list_diagnostics",
+    "start_diagnostic",
+    "get_diagnostic",
+    "edit_diagnostic",
+    "finalise_diagnostic",
+    "amend_diagnostic",
 ];
 
 fn main() {

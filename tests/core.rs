@@ -269,3 +269,207 @@ fn lock_delay_is_a_validated_setting() {
     core.lock();
     assert_eq!(core.unlock(PASSPHRASE).unwrap().lock_after_minutes, 5);
 }
+
+#[test]
+fn a_case_file_from_a_newer_version_is_refused_in_french_and_left_as_it_is() {
+    let fx = Fixture::new();
+    let core = fx.core();
+    core.create_profile(&new_profile()).unwrap();
+    core.create_person(&person("Hélène", "Lefèvre")).unwrap();
+    core.lock();
+    drop(core);
+    let dir = fx.profile_dir();
+    let id = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let key = Keychain::with_store(Arc::clone(&fx.store), &id)
+        .load()
+        .unwrap();
+    // What a later Tandem would leave behind: the same file, a higher schema version.
+    let conn = rusqlite::Connection::open(dir.join("case-file.db")).unwrap();
+    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.to_hex().as_str()))
+        .unwrap();
+    let version: u32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    conn.pragma_update(None, "user_version", version + 1)
+        .unwrap();
+    conn.pragma_update(None, "wal_checkpoint", "TRUNCATE")
+        .unwrap();
+    drop(conn);
+    let before = snapshot(&dir);
+
+    let core = fx.core();
+    let error: IpcError = core.unlock(PASSPHRASE).unwrap_err().into();
+    assert_eq!(error.code, ErrorCode::NewerSchema);
+    assert!(
+        error.message.contains("version plus récente"),
+        "{}",
+        error.message
+    );
+    assert_eq!(snapshot(&dir), before);
+    assert_eq!(core.state().unwrap(), AppState::Locked);
+}
+
+mod diagnostics {
+    use super::*;
+    use tandem_domain::diagnostic::{
+        DiagnosticEdit, DiagnosticField, DiagnosticStatus, Grade, Signer,
+    };
+
+    fn set(core: &AppCore, id: uuid::Uuid, field: DiagnosticField, value: &str) {
+        core.edit_diagnostic(
+            id,
+            &DiagnosticEdit::SetField {
+                field,
+                value: value.into(),
+            },
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_joint_diagnostic_from_draft_to_finalised_survives_a_restart_and_is_amended() {
+        let fx = Fixture::new();
+        let core = fx.core();
+        core.create_profile(&new_profile()).unwrap();
+        let person = core.create_person(&person("Hélène", "Lefèvre")).unwrap();
+        let d = core.start_diagnostic(person.id).unwrap();
+        assert_eq!(d.caseworker.name, "Camille Roux");
+        assert_eq!(d.themes.len(), core.referentiel().themes.len());
+
+        let error: IpcError = core.finalise_diagnostic(d.id).unwrap_err().into();
+        assert_eq!(error.code, ErrorCode::NotReady);
+        assert!(
+            error
+                .message
+                .contains("le nom du ou de la co-intervenant·e"),
+            "{}",
+            error.message
+        );
+
+        set(
+            &core,
+            d.id,
+            DiagnosticField::CoInterviewerName,
+            "Karim Benali",
+        );
+        set(
+            &core,
+            d.id,
+            DiagnosticField::CoInterviewerStructure,
+            "France Travail",
+        );
+        set(
+            &core,
+            d.id,
+            DiagnosticField::CoInterviewerRole,
+            "employment",
+        );
+        core.edit_diagnostic(
+            d.id,
+            &DiagnosticEdit::SetGrade {
+                theme: "mobilite".into(),
+                grade: Grade::NoObstacle,
+            },
+        )
+        .unwrap();
+        set(&core, d.id, DiagnosticField::Orientation, "professional");
+        set(
+            &core,
+            d.id,
+            DiagnosticField::OrientationReasons,
+            "Prête à travailler.",
+        );
+        set(&core, d.id, DiagnosticField::ConsentSharing, "false");
+        for signer in [Signer::Caseworker, Signer::CoInterviewer, Signer::Person] {
+            core.edit_diagnostic(
+                d.id,
+                &DiagnosticEdit::SignOff {
+                    signer,
+                    name: "Signé".into(),
+                },
+            )
+            .unwrap();
+        }
+        let done = core.finalise_diagnostic(d.id).unwrap();
+        assert_eq!(done.status, DiagnosticStatus::Finalised);
+        core.lock();
+        drop(core);
+
+        let core = fx.core();
+        core.unlock(PASSPHRASE).unwrap();
+        let again = core.get_diagnostic(d.id).unwrap();
+        assert_eq!(again, done);
+        let error: IpcError = core
+            .edit_diagnostic(
+                d.id,
+                &DiagnosticEdit::SetField {
+                    field: DiagnosticField::Place,
+                    value: "ailleurs".into(),
+                },
+            )
+            .unwrap_err()
+            .into();
+        assert_eq!(error.code, ErrorCode::Finalised);
+        assert!(
+            error.message.contains("nouvelle version"),
+            "{}",
+            error.message
+        );
+        assert_eq!(core.get_diagnostic(d.id).unwrap(), done);
+
+        let v2 = core.amend_diagnostic(d.id).unwrap();
+        assert_eq!(v2.version, 2);
+        assert_eq!(
+            code(core.amend_diagnostic(d.id)),
+            ErrorCode::DraftExists,
+            "one draft per series at a time"
+        );
+        set(
+            &core,
+            v2.id,
+            DiagnosticField::Orientation,
+            "socio_professional",
+        );
+        let v2 = core.get_diagnostic(v2.id).unwrap();
+        assert_eq!(v2.changes.len(), 1);
+        assert_eq!(v2.changes[0].by, "Camille Roux");
+        let list = core.list_diagnostics(person.id).unwrap();
+        let versions: Vec<u32> = list.iter().map(|s| s.version).collect();
+        assert_eq!(versions, [2, 1]);
+        assert_eq!(core.get_diagnostic(d.id).unwrap(), done);
+    }
+
+    #[test]
+    fn bad_diagnostic_input_is_refused_in_french_and_keeps_what_was_saved() {
+        let fx = Fixture::new();
+        let core = fx.core();
+        core.create_profile(&new_profile()).unwrap();
+        let person = core.create_person(&person("Jérôme", "Martin")).unwrap();
+        let d = core.start_diagnostic(person.id).unwrap();
+        set(&core, d.id, DiagnosticField::Place, "Mairie annexe");
+        let error: IpcError = core
+            .edit_diagnostic(
+                d.id,
+                &DiagnosticEdit::SetField {
+                    field: DiagnosticField::MobilityRadiusKm,
+                    value: "loin".into(),
+                },
+            )
+            .unwrap_err()
+            .into();
+        assert_eq!(error.code, ErrorCode::Validation);
+        assert_eq!(error.field.as_deref(), Some("mobility_radius_km"));
+        assert!(error.message.contains("nombre entier"), "{}", error.message);
+        let kept = core.get_diagnostic(d.id).unwrap();
+        assert_eq!(kept.place, "Mairie annexe");
+        assert_eq!(kept.project.mobility_radius_km, None);
+        assert_eq!(
+            code(core.start_diagnostic(uuid::Uuid::now_v7())),
+            ErrorCode::NotFound
+        );
+        assert!(core
+            .search_rome("plombier")
+            .iter()
+            .any(|m| m.title.contains("Plombier")));
+    }
+}

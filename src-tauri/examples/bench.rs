@@ -9,9 +9,13 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use tandem_app::core::{AppCore, KeychainProvider};
 use tandem_app::paths::Paths;
+use tandem_domain::diagnostic::{
+    Diagnostic, DiagnosticEdit, DiagnosticField, Grade, Interviewer, NoteVisibility, Signer,
+};
 use tandem_domain::{fold, NewProfile, Person, PersonField, Profile, Role};
 use tandem_keys::{DbKey, Keychain};
 use tandem_store::CaseFile;
+use uuid::Uuid;
 
 const PERSONS: usize = 10_000;
 
@@ -91,7 +95,7 @@ fn open_and_search(dir: &Path, persons: &[Person]) {
 }
 
 /// One field saved through `AppCore::update_person_field`, the use-case the Tauri command calls.
-fn save_field(dir: &Path, persons: &[Person]) {
+fn save_field(dir: &Path, persons: &[Person]) -> AppCore {
     let store: Arc<keyring_core::CredentialStore> = keyring_core::mock::Store::new().unwrap();
     let keychain_store = Arc::clone(&store);
     let provider: KeychainProvider =
@@ -139,6 +143,161 @@ fn save_field(dir: &Path, persons: &[Person]) {
         saves.push(ms(start.elapsed()));
     }
     bench("save_field_p95_ms", percentile(&mut saves, 95.0));
+    core
+}
+
+fn edit(core: &AppCore, id: Uuid, e: DiagnosticEdit) -> Diagnostic {
+    core.edit_diagnostic(id, &e).unwrap()
+}
+
+fn set(core: &AppCore, id: Uuid, field: DiagnosticField, value: &str) -> Diagnostic {
+    edit(
+        core,
+        id,
+        DiagnosticEdit::SetField {
+            field,
+            value: value.into(),
+        },
+    )
+}
+
+/// A realistic interview: co-interviewer, six graded themes with situations, twenty notes of a
+/// few lines, the person's words, a project, orientation, a plan, consent and sign-offs.
+fn fill_and_finalise(core: &AppCore, id: Uuid) {
+    let referentiel = core.referentiel();
+    set(core, id, DiagnosticField::CoInterviewerName, "Karim Benali");
+    set(
+        core,
+        id,
+        DiagnosticField::CoInterviewerStructure,
+        "France Travail Lyon Est",
+    );
+    set(core, id, DiagnosticField::CoInterviewerRole, "employment");
+    let grades = [
+        Grade::ObstacleStrong,
+        Grade::ObstacleMedium,
+        Grade::NoObstacle,
+    ];
+    for (i, theme) in referentiel.themes.iter().take(6).enumerate() {
+        edit(
+            core,
+            id,
+            DiagnosticEdit::SetGrade {
+                theme: theme.key.clone(),
+                grade: grades[i % 3],
+            },
+        );
+        let situations = theme.situations.iter().take(2).cloned().collect();
+        edit(
+            core,
+            id,
+            DiagnosticEdit::SetSituations {
+                theme: theme.key.clone(),
+                situations,
+            },
+        );
+    }
+    for i in 0..20 {
+        edit(
+            core,
+            id,
+            DiagnosticEdit::AddNote {
+                id: Uuid::now_v7(),
+                theme: Some(referentiel.themes[i % 6].key.clone()),
+                author: if i % 2 == 0 {
+                    Interviewer::Caseworker
+                } else {
+                    Interviewer::CoInterviewer
+                },
+                visibility: NoteVisibility::Shared,
+                text: "La personne explique sa situation avec précision. ".repeat(8),
+            },
+        );
+    }
+    set(
+        core,
+        id,
+        DiagnosticField::PersonWishes,
+        "Trouver un travail près de chez moi.",
+    );
+    set(core, id, DiagnosticField::Orientation, "socio_professional");
+    set(
+        core,
+        id,
+        DiagnosticField::OrientationReasons,
+        "Logement d’abord, emploi ensuite.",
+    );
+    let objective = Uuid::now_v7();
+    let theme = &referentiel.themes[0];
+    edit(
+        core,
+        id,
+        DiagnosticEdit::AddObjective {
+            id: objective,
+            theme: theme.key.clone(),
+            label: theme.objectives[0].clone(),
+        },
+    );
+    edit(
+        core,
+        id,
+        DiagnosticEdit::AddAction {
+            id: Uuid::now_v7(),
+            objective_id: objective,
+            label: "Dossier de logement social".into(),
+        },
+    );
+    set(core, id, DiagnosticField::ConsentSharing, "false");
+    for signer in [Signer::Caseworker, Signer::CoInterviewer, Signer::Person] {
+        edit(
+            core,
+            id,
+            DiagnosticEdit::SignOff {
+                signer,
+                name: "Nom Signataire".into(),
+            },
+        );
+    }
+    core.finalise_diagnostic(id).unwrap();
+}
+
+/// `diag_save_field_p95_ms`: one field of a diagnostic saved through `AppCore::edit_diagnostic`
+/// (the Tauri command's use-case). `diag_open_5v_ms`: open a person's file whose diagnostic has
+/// five versions — the person, the list of versions and the latest version in full.
+fn diagnostic_figures(core: &AppCore, person: Uuid) {
+    let mut d = core.start_diagnostic(person).unwrap();
+    for _ in 0..4 {
+        fill_and_finalise(core, d.id);
+        d = core.amend_diagnostic(d.id).unwrap();
+    }
+    assert_eq!(d.version, 5);
+    let mut saves = Vec::new();
+    for i in 0..300 {
+        let (field, value) = if i % 2 == 0 {
+            (
+                DiagnosticField::PersonWishes,
+                format!("Travailler à temps partiel, essai {i}"),
+            )
+        } else {
+            (DiagnosticField::Place, format!("Mairie annexe, bureau {i}"))
+        };
+        let start = Instant::now();
+        core.edit_diagnostic(d.id, &DiagnosticEdit::SetField { field, value })
+            .unwrap();
+        saves.push(ms(start.elapsed()));
+    }
+    bench("diag_save_field_p95_ms", percentile(&mut saves, 95.0));
+
+    let mut opens = Vec::new();
+    for _ in 0..50 {
+        let start = Instant::now();
+        core.get_person(person).unwrap();
+        let versions = core.list_diagnostics(person).unwrap();
+        let latest = core.get_diagnostic(versions[0].id).unwrap();
+        opens.push(ms(start.elapsed()));
+        assert_eq!((versions.len(), latest.version), (5, 5));
+    }
+    bench("diag_open_5v_ms", percentile(&mut opens, 50.0));
 }
 
 /// The same workload — bulk insert, searches, point reads, field saves — on SQLCipher and on the
@@ -182,6 +341,8 @@ fn main() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let persons = tandem_seed::synthetic_persons(PERSONS, 42, Utc::now());
     open_and_search(dir.path(), &persons);
-    save_field(dir.path(), &persons);
+    let core = save_field(dir.path(), &persons);
+    diagnostic_figures(&core, persons[0].id);
+    drop(core);
     cipher_vs_plain(dir.path(), &persons);
 }

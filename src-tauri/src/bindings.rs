@@ -18,6 +18,14 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     tandem_domain::NewProfile::export_all(&cfg)?;
     tandem_domain::Profile::export_all(&cfg)?;
     tandem_domain::validation::ValidationReason::export_all(&cfg)?;
+    use tandem_domain::diagnostic as d;
+    d::Diagnostic::export_all(&cfg)?;
+    d::DiagnosticSummary::export_all(&cfg)?;
+    d::DiagnosticEdit::export_all(&cfg)?;
+    d::Referentiel::export_all(&cfg)?;
+    d::RomeMatch::export_all(&cfg)?;
+    d::QualificationLevel::export_all(&cfg)?;
+    d::Grade::export_all(&cfg)?;
     Ok(())
 }
 

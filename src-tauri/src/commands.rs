@@ -3,6 +3,9 @@
 
 use std::sync::Arc;
 
+use tandem_domain::diagnostic::{
+    Diagnostic, DiagnosticEdit, DiagnosticSummary, Referentiel, RomeMatch,
+};
 use tandem_domain::{NewPerson, NewProfile, Person, PersonField, PersonList, Profile};
 use tauri::State;
 use uuid::Uuid;
@@ -78,4 +81,51 @@ pub async fn update_person_field(
     value: String,
 ) -> Result<Person, IpcError> {
     blocking(&core, move |c| c.update_person_field(id, field, &value)).await
+}
+
+#[tauri::command]
+pub async fn referentiel(core: Core<'_>) -> Result<Referentiel, IpcError> {
+    blocking(&core, |c| Ok(c.referentiel().clone())).await
+}
+
+#[tauri::command]
+pub async fn search_rome(core: Core<'_>, query: String) -> Result<Vec<RomeMatch>, IpcError> {
+    blocking(&core, move |c| Ok(c.search_rome(&query))).await
+}
+
+#[tauri::command]
+pub async fn list_diagnostics(
+    core: Core<'_>,
+    person_id: Uuid,
+) -> Result<Vec<DiagnosticSummary>, IpcError> {
+    blocking(&core, move |c| c.list_diagnostics(person_id)).await
+}
+
+#[tauri::command]
+pub async fn start_diagnostic(core: Core<'_>, person_id: Uuid) -> Result<Diagnostic, IpcError> {
+    blocking(&core, move |c| c.start_diagnostic(person_id)).await
+}
+
+#[tauri::command]
+pub async fn get_diagnostic(core: Core<'_>, id: Uuid) -> Result<Diagnostic, IpcError> {
+    blocking(&core, move |c| c.get_diagnostic(id)).await
+}
+
+#[tauri::command]
+pub async fn edit_diagnostic(
+    core: Core<'_>,
+    id: Uuid,
+    edit: DiagnosticEdit,
+) -> Result<Diagnostic, IpcError> {
+    blocking(&core, move |c| c.edit_diagnostic(id, &edit)).await
+}
+
+#[tauri::command]
+pub async fn finalise_diagnostic(core: Core<'_>, id: Uuid) -> Result<Diagnostic, IpcError> {
+    blocking(&core, move |c| c.finalise_diagnostic(id)).await
+}
+
+#[tauri::command]
+pub async fn amend_diagnostic(core: Core<'_>, id: Uuid) -> Result<Diagnostic, IpcError> {
+    blocking(&core, move |c| c.amend_diagnostic(id)).await
 }

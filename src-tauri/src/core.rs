@@ -6,7 +6,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tandem_domain::{NewPerson, NewProfile, Person, PersonField, PersonList, Profile};
+use tandem_domain::diagnostic::{
+    CaseworkerIdentity, Diagnostic, DiagnosticEdit, DiagnosticSummary, Referentiel, RomeMatch,
+};
+use tandem_domain::diagnostic_rules::{self as rules, EditContext};
+use tandem_domain::rome::RomeIndex;
+use tandem_domain::{referentiel, NewPerson, NewProfile, Person, PersonField, PersonList, Profile};
 use tandem_keys::{DbKey, KeyError, Keychain, WrappedKey};
 use tandem_store::CaseFile;
 use ts_rs::TS;
@@ -29,6 +34,9 @@ pub enum AppState {
 
 /// The most persons a list or search returns at once; the UI says how many match in all.
 pub const LIST_LIMIT: u32 = 200;
+
+/// The most job titles a ROME search returns.
+pub const ROME_LIMIT: usize = 30;
 
 struct Session {
     case_file: CaseFile,
@@ -217,5 +225,80 @@ impl AppCore {
     ) -> Result<Person, AppError> {
         let now = (self.clock)();
         self.with_session(|s| Ok(s.case_file.update_person_field(id, field, value, now)?))
+    }
+
+    pub fn referentiel(&self) -> &'static Referentiel {
+        referentiel::embedded()
+    }
+
+    /// Job titles of the ROME for the project's target jobs, by any word, accents ignored.
+    pub fn search_rome(&self, query: &str) -> Vec<RomeMatch> {
+        RomeIndex::embedded().search(query, ROME_LIMIT)
+    }
+
+    /// Every diagnostic version of a person, newest first.
+    pub fn list_diagnostics(&self, person_id: Uuid) -> Result<Vec<DiagnosticSummary>, AppError> {
+        self.with_session(|s| Ok(s.case_file.diagnostics_of_person(person_id)?))
+    }
+
+    /// Starts a new joint diagnostic for a person: a draft run by this caseworker, on the
+    /// référentiel this build ships.
+    pub fn start_diagnostic(&self, person_id: Uuid) -> Result<Diagnostic, AppError> {
+        let now = (self.clock)();
+        self.with_session(|s| {
+            s.case_file.person(person_id)?;
+            let caseworker = CaseworkerIdentity {
+                name: s.profile.caseworker_name.clone(),
+                structure: s.profile.structure_name.clone(),
+                role: s.profile.role,
+            };
+            let d = rules::new_draft(
+                Uuid::now_v7(),
+                Uuid::now_v7(),
+                person_id,
+                caseworker,
+                referentiel::embedded(),
+                now,
+            );
+            s.case_file.insert_diagnostic(&d)?;
+            Ok(d)
+        })
+    }
+
+    pub fn get_diagnostic(&self, id: Uuid) -> Result<Diagnostic, AppError> {
+        self.with_session(|s| Ok(s.case_file.diagnostic(id)?))
+    }
+
+    /// Autosave of the interview screen: one edit, validated by the domain rules, written with
+    /// its outbox entry in one transaction. A finalised diagnostic refuses every edit.
+    pub fn edit_diagnostic(&self, id: Uuid, edit: &DiagnosticEdit) -> Result<Diagnostic, AppError> {
+        let now = (self.clock)();
+        self.with_session(|s| {
+            let by = s.profile.caseworker_name.clone();
+            let ctx = EditContext {
+                referentiel: referentiel::embedded(),
+                rome: RomeIndex::embedded(),
+                now,
+                by: &by,
+            };
+            Ok(s.case_file
+                .edit_diagnostic(id, edit, now, |d| rules::apply_edit(d, edit, &ctx))?)
+        })
+    }
+
+    /// Finalises once the three sign-offs are given and nothing is missing.
+    pub fn finalise_diagnostic(&self, id: Uuid) -> Result<Diagnostic, AppError> {
+        self.edit_diagnostic(id, &DiagnosticEdit::Finalise)
+    }
+
+    /// Starts the next version of a finalised diagnostic; the finalised one stays as it is.
+    pub fn amend_diagnostic(&self, id: Uuid) -> Result<Diagnostic, AppError> {
+        let now = (self.clock)();
+        self.with_session(|s| {
+            let current = s.case_file.diagnostic(id)?;
+            let next = rules::amend(&current, Uuid::now_v7(), now)?;
+            s.case_file.insert_diagnostic(&next)?;
+            Ok(next)
+        })
     }
 }

@@ -2,6 +2,7 @@
 //! it shows. Library errors are mapped here, in one place.
 
 use serde::Serialize;
+use tandem_domain::diagnostic_rules::DiagnosticError;
 use tandem_keys::KeyError;
 use tandem_store::StoreError;
 use ts_rs::TS;
@@ -21,6 +22,12 @@ pub enum ErrorCode {
     CannotDecrypt,
     Damaged,
     NewerSchema,
+    /// The diagnostic is finalised: it can only be amended into a new version.
+    Finalised,
+    /// Finalising was refused: the message lists what is missing.
+    NotReady,
+    /// A new version of this diagnostic is already being written.
+    DraftExists,
     Internal,
 }
 
@@ -50,6 +57,18 @@ pub enum AppError {
     Key(#[from] KeyError),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+    #[error("diagnostic: {0}")]
+    Diagnostic(#[from] DiagnosticError),
+}
+
+fn diagnostic_code(e: &DiagnosticError) -> ErrorCode {
+    match e {
+        DiagnosticError::Finalised => ErrorCode::Finalised,
+        DiagnosticError::NotReady(_) => ErrorCode::NotReady,
+        DiagnosticError::Validation(_) => ErrorCode::Validation,
+        DiagnosticError::Unknown(_) => ErrorCode::NotFound,
+        DiagnosticError::NotFinalised => ErrorCode::Internal,
+    }
 }
 
 impl AppError {
@@ -66,8 +85,12 @@ impl AppError {
                 StoreError::NotFound => ErrorCode::NotFound,
                 StoreError::Validation(_) => ErrorCode::Validation,
                 StoreError::AlreadyExists => ErrorCode::ProfileExists,
+                StoreError::Finalised => ErrorCode::Finalised,
+                StoreError::DraftExists | StoreError::VersionExists => ErrorCode::DraftExists,
+                StoreError::Diagnostic(e) => diagnostic_code(e),
                 StoreError::Io(_) | StoreError::Sqlite(_) => ErrorCode::Internal,
             },
+            AppError::Diagnostic(e) => diagnostic_code(e),
             AppError::Key(e) => match e {
                 KeyError::KeychainUnavailable => ErrorCode::KeychainUnavailable,
                 KeyError::NoKeychainEntry => ErrorCode::KeychainUnavailable,
@@ -83,6 +106,15 @@ impl AppError {
     pub fn message(&self) -> String {
         match self {
             AppError::Validation(e) | AppError::Store(StoreError::Validation(e)) => e.message(),
+            AppError::Diagnostic(DiagnosticError::Validation(e))
+            | AppError::Store(StoreError::Diagnostic(DiagnosticError::Validation(e))) => e.message(),
+            AppError::Diagnostic(DiagnosticError::NotReady(missing))
+            | AppError::Store(StoreError::Diagnostic(DiagnosticError::NotReady(missing))) => {
+                format!(
+                    "Le diagnostic ne peut pas encore être finalisé. Il manque : {}.",
+                    missing.join(" ; ")
+                )
+            }
             AppError::Store(StoreError::NewerSchema { .. }) => "Ce dossier a été enregistré par une version plus récente de Tandem. \
                  Mettez Tandem à jour pour l’ouvrir. Le dossier n’a pas été modifié."
                 .into(),
@@ -109,7 +141,13 @@ impl AppError {
                 ErrorCode::Damaged => "Le dossier est endommagé. Il n’a pas été modifié. Contactez votre \
                      service informatique."
                     .into(),
-                ErrorCode::NotFound => "Cette personne n’est pas (ou plus) dans le dossier.".into(),
+                ErrorCode::NotFound => "Cette fiche n’est pas (ou plus) dans le dossier.".into(),
+                ErrorCode::DraftExists => "Une nouvelle version de ce diagnostic est déjà en cours : \
+                     reprenez-la depuis la fiche de la personne."
+                    .into(),
+                ErrorCode::Finalised => "Ce diagnostic est finalisé : il ne peut plus être modifié. Pour le \
+                     corriger, créez une nouvelle version avec « Modifier (nouvelle version) »."
+                    .into(),
                 _ => "Une erreur inattendue est survenue. Réessayez ; si elle revient, contactez votre \
                      service informatique."
                     .into(),
@@ -119,7 +157,10 @@ impl AppError {
 
     fn field(&self) -> Option<String> {
         match self {
-            AppError::Validation(e) | AppError::Store(StoreError::Validation(e)) => {
+            AppError::Validation(e)
+            | AppError::Store(StoreError::Validation(e))
+            | AppError::Diagnostic(DiagnosticError::Validation(e))
+            | AppError::Store(StoreError::Diagnostic(DiagnosticError::Validation(e))) => {
                 Some(e.field.to_string())
             }
             _ => None,

@@ -39,6 +39,14 @@ pub fn run() {
             commands::create_person,
             commands::get_person,
             commands::update_person_field,
+            commands::referentiel,
+            commands::search_rome,
+            commands::list_diagnostics,
+            commands::start_diagnostic,
+            commands::get_diagnostic,
+            commands::edit_diagnostic,
+            commands::finalise_diagnostic,
+            commands::amend_diagnostic,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

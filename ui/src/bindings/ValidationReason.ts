@@ -3,4 +3,4 @@
 /**
  * Why a value was refused.
  */
-export type ValidationReason = "required" | "too_long" | "control_characters" | "invalid_date" | "future_date" | "too_old" | "invalid_email" | "invalid_phone" | "invalid_postal_code" | "invalid_insee_code" | "invalid_caf_number" | "invalid_france_travail_id" | "invalid_choice" | "passphrase_too_short" | "invalid_lock_delay";
+export type ValidationReason = "required" | "too_long" | "control_characters" | "invalid_date" | "future_date" | "too_old" | "invalid_email" | "invalid_phone" | "invalid_postal_code" | "invalid_insee_code" | "invalid_caf_number" | "invalid_france_travail_id" | "invalid_choice" | "passphrase_too_short" | "invalid_lock_delay" | "long_text_too_long" | "invalid_number";
