@@ -6,7 +6,8 @@ import { defineConfig } from "vite";
 // Fast Refresh preamble is an inline script, which the app's Content Security Policy would refuse.
 export default defineConfig({
   clearScreen: false,
-  server: { port: 1420, strictPort: true },
+  // The fake backend (tests only) imports the référentiel from ../reference.
+  server: { port: 1420, strictPort: true, fs: { allow: [".", "../reference"] } },
   optimizeDeps: {
     entries: ["index.html", "test.html"],
     include: [

@@ -8,6 +8,7 @@ import { flushPendingSaves } from "./lib/pendingSaves";
 import { useDocumentTitle, useRoute } from "./lib/route";
 import { useInactivity } from "./lib/useInactivity";
 import { Caseload } from "./screens/Caseload";
+import { DiagnosticScreen } from "./screens/DiagnosticScreen";
 import { FirstRun } from "./screens/FirstRun";
 import { PersonForm } from "./screens/PersonForm";
 import { Unlock } from "./screens/Unlock";
@@ -89,6 +90,8 @@ export function App({ backend: rawBackend }: { backend: Backend }) {
       screen =
         route.name === "person" ? (
           <PersonForm key={route.id} id={route.id} />
+        ) : route.name === "diagnostic" ? (
+          <DiagnosticScreen key={route.id} id={route.id} step={route.step} />
         ) : (
           <Caseload query={query} onQueryChange={setQuery} />
         );

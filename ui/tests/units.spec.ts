@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ageFromIso, countPersons, fr, frenchDate } from "../src/lib/format.ts";
 import { FALLBACK_MESSAGE, toIpcError } from "../src/lib/ipc.ts";
+import { frenchDateTime, frenchDay } from "../src/lib/diagnosticLabels.ts";
+import { diagnosticHref, parseRoute } from "../src/lib/route.ts";
 import { fold } from "../src/testing/fakeBackend.ts";
 
 describe("ipc.toIpcError", () => {
@@ -41,5 +43,23 @@ describe("format", () => {
   });
   it("the fake backend folds accents and case like Rust", () => {
     assert.equal(fold("Hélène LEFÈVRE"), "helene lefevre");
+  });
+});
+
+describe("route", () => {
+  it("reads and writes diagnostic routes, with or without a step", () => {
+    assert.deepEqual(parseRoute(diagnosticHref("abc-1")), { name: "diagnostic", id: "abc-1", step: null });
+    assert.deepEqual(parseRoute(diagnosticHref("abc-1", "logement")), { name: "diagnostic", id: "abc-1", step: "logement" });
+    assert.deepEqual(parseRoute("#/personne/p1"), { name: "person", id: "p1" });
+    assert.deepEqual(parseRoute("#/diagnostic/"), { name: "caseload" });
+  });
+});
+
+describe("diagnostic dates", () => {
+  it("writes an instant as a French day and time in the local time zone", () => {
+    const instant = new Date(2026, 10, 26, 14, 5).toISOString();
+    assert.equal(frenchDay(instant), "26 novembre 2026");
+    assert.equal(frenchDateTime(instant), "26 novembre 2026 à 14\u00a0h\u00a005");
+    assert.equal(frenchDay(null), "");
   });
 });

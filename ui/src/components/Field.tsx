@@ -106,3 +106,107 @@ export function CheckboxField({ label, checked, onCheckedChange, hint, error, na
     </div>
   );
 }
+
+interface TextAreaFieldProps {
+  label: ReactNode;
+  value: string;
+  onValueChange: (value: string) => void;
+  onBlur?: () => void;
+  hint?: ReactNode;
+  error?: string | null;
+  rows?: number;
+  name?: string;
+  disabled?: boolean;
+  textareaRef?: Ref<HTMLTextAreaElement>;
+  "data-testid"?: string;
+}
+
+/** A labelled multi-line input, for what people say in their own words. */
+export function TextAreaField({ label, value, onValueChange, onBlur, hint, error, rows = 3, name, disabled, textareaRef, ...rest }: TextAreaFieldProps) {
+  const id = useId();
+  const hintId = `${id}-hint`;
+  const errorId = `${id}-error`;
+  const describedBy = [hint ? hintId : null, error ? errorId : null].filter(Boolean).join(" ") || undefined;
+  return (
+    <div className={`field${error ? " field--invalid" : ""}`}>
+      <label htmlFor={id}>{label}</label>
+      {hint ? (
+        <p className="hint" id={hintId}>
+          {text(hint)}
+        </p>
+      ) : null}
+      <textarea
+        id={id}
+        ref={textareaRef}
+        name={name}
+        rows={rows}
+        value={value}
+        disabled={disabled}
+        data-testid={rest["data-testid"]}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={describedBy}
+        onChange={(e) => onValueChange(e.target.value)}
+        onBlur={onBlur}
+      />
+      {error ? (
+        <p className="error" id={errorId}>
+          <span aria-hidden="true" className="error__icon">
+            !
+          </span>
+          {fr(error)}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+interface RadioGroupFieldProps {
+  legend: ReactNode;
+  name: string;
+  value: string;
+  options: readonly (readonly [string, ReactNode])[];
+  onValueChange: (value: string) => void;
+  hint?: ReactNode;
+  error?: string | null;
+  /** Lay the options out on one line when they are short. */
+  inline?: boolean;
+  "data-testid"?: string;
+}
+
+/** Native radios in a fieldset: arrow keys move between options, Tab leaves the group. */
+export function RadioGroupField({ legend, name, value, options, onValueChange, hint, error, inline = false, ...rest }: RadioGroupFieldProps) {
+  const id = useId();
+  const hintId = `${id}-hint`;
+  const errorId = `${id}-error`;
+  const describedBy = [hint ? hintId : null, error ? errorId : null].filter(Boolean).join(" ") || undefined;
+  return (
+    <fieldset
+      className={`field radio-group${inline ? " radio-group--inline" : ""}${error ? " field--invalid" : ""}`}
+      aria-describedby={describedBy}
+      data-testid={rest["data-testid"]}
+    >
+      <legend>{text(legend)}</legend>
+      {hint ? (
+        <p className="hint" id={hintId}>
+          {text(hint)}
+        </p>
+      ) : null}
+      <div className="radio-group__options">
+        {options.map(([v, label]) => (
+          <div className="radio" key={v}>
+            <input type="radio" id={`${id}-${v}`} name={`${name}-${id}`} value={v} checked={value === v} onChange={() => onValueChange(v)} />
+            <label htmlFor={`${id}-${v}`}>{text(label)}</label>
+          </div>
+        ))}
+      </div>
+      {error ? (
+        <p className="error" id={errorId}>
+          <span aria-hidden="true" className="error__icon">
+            !
+          </span>
+          {fr(error)}
+        </p>
+      ) : null}
+    </fieldset>
+  );
+}

@@ -2,6 +2,9 @@
 // import @tauri-apps/api themselves, so UI tests can swap the transport for an in-memory fake.
 import { invoke } from "@tauri-apps/api/core";
 import type { AppState } from "../bindings/AppState";
+import type { Diagnostic } from "../bindings/Diagnostic";
+import type { DiagnosticEdit } from "../bindings/DiagnosticEdit";
+import type { DiagnosticSummary } from "../bindings/DiagnosticSummary";
 import type { ErrorCode } from "../bindings/ErrorCode";
 import type { IpcError } from "../bindings/IpcError";
 import type { NewPerson } from "../bindings/NewPerson";
@@ -10,6 +13,8 @@ import type { Person } from "../bindings/Person";
 import type { PersonField } from "../bindings/PersonField";
 import type { PersonList } from "../bindings/PersonList";
 import type { Profile } from "../bindings/Profile";
+import type { Referentiel } from "../bindings/Referentiel";
+import type { RomeMatch } from "../bindings/RomeMatch";
 
 export type { IpcError, ErrorCode };
 
@@ -23,6 +28,18 @@ export interface Backend {
   createPerson(input: NewPerson): Promise<Person>;
   getPerson(id: string): Promise<Person>;
   updatePersonField(id: string, field: PersonField, value: string): Promise<Person>;
+  referentiel(): Promise<Referentiel>;
+  searchRome(query: string): Promise<RomeMatch[]>;
+  listDiagnostics(personId: string): Promise<DiagnosticSummary[]>;
+  /** A new draft for the person, filled by Rust (caseworker, every theme « not discussed »…). */
+  startDiagnostic(personId: string): Promise<Diagnostic>;
+  getDiagnostic(id: string): Promise<Diagnostic>;
+  /** One autosave; answers the updated diagnostic with `suggestion` and `missing` recomputed. */
+  editDiagnostic(id: string, edit: DiagnosticEdit): Promise<Diagnostic>;
+  /** Refused with `not_ready` (the message lists what is missing) until everything is there. */
+  finaliseDiagnostic(id: string): Promise<Diagnostic>;
+  /** A new draft version of a finalised diagnostic. */
+  amendDiagnostic(id: string): Promise<Diagnostic>;
 }
 
 const ERROR_CODES: readonly ErrorCode[] = [
@@ -37,6 +54,9 @@ const ERROR_CODES: readonly ErrorCode[] = [
   "cannot_decrypt",
   "damaged",
   "newer_schema",
+  "finalised",
+  "not_ready",
+  "draft_exists",
   "internal",
 ];
 
@@ -86,6 +106,14 @@ export const tauriBackend: Backend = {
   createPerson: (input) => call("create_person", { input }),
   getPerson: (id) => call("get_person", { id }),
   updatePersonField: (id, field, value) => call("update_person_field", { id, field, value }),
+  referentiel: () => call("referentiel"),
+  searchRome: (query) => call("search_rome", { query }),
+  listDiagnostics: (personId) => call("list_diagnostics", { personId }),
+  startDiagnostic: (personId) => call("start_diagnostic", { personId }),
+  getDiagnostic: (id) => call("get_diagnostic", { id }),
+  editDiagnostic: (id, edit) => call("edit_diagnostic", { id, edit }),
+  finaliseDiagnostic: (id) => call("finalise_diagnostic", { id }),
+  amendDiagnostic: (id) => call("amend_diagnostic", { id }),
 };
 
 /**

@@ -1,12 +1,22 @@
 import { useEffect, useState } from "react";
 
 // Hash routes: the list rows are real links, and the Tauri window needs no server-side routing.
-export type Route = { name: "caseload" } | { name: "person"; id: string };
+export type Route =
+  | { name: "caseload" }
+  | { name: "person"; id: string }
+  | { name: "diagnostic"; id: string; step: string | null };
 
 export function parseRoute(hash: string): Route {
   const m = /^#\/personne\/([^/?#]+)$/.exec(hash);
   if (m?.[1]) return { name: "person", id: decodeURIComponent(m[1]) };
+  const d = /^#\/diagnostic\/([^/?#]+)(?:\/([^/?#]+))?$/.exec(hash);
+  if (d?.[1]) return { name: "diagnostic", id: decodeURIComponent(d[1]), step: d[2] ? decodeURIComponent(d[2]) : null };
   return { name: "caseload" };
+}
+
+/** The interview screen of one diagnostic, at one step (the first when `step` is omitted). */
+export function diagnosticHref(id: string, step?: string): string {
+  return `#/diagnostic/${encodeURIComponent(id)}${step ? `/${encodeURIComponent(step)}` : ""}`;
 }
 
 export function personHref(id: string): string {

@@ -3,6 +3,7 @@ import type { Person } from "../bindings/Person";
 import type { PersonField } from "../bindings/PersonField";
 import type { RsaStatus } from "../bindings/RsaStatus";
 import { CheckboxField, TextField } from "../components/Field";
+import { PersonDiagnostics } from "../components/PersonDiagnostics";
 import { useBackend } from "../lib/backendContext";
 import type { IpcError } from "../lib/ipc";
 import { ageFromIso, fr, fullName } from "../lib/format";
@@ -386,6 +387,7 @@ export function PersonForm({ id }: { id: string }) {
           </div>
         </form>
       )}
+      {drafts ? <PersonDiagnostics personId={id} /> : null}
     </div>
   );
 }

@@ -10,6 +10,8 @@ import type { PersonList } from "../bindings/PersonList";
 import type { PersonSummary } from "../bindings/PersonSummary";
 import type { Profile } from "../bindings/Profile";
 import type { RsaStatus } from "../bindings/RsaStatus";
+import type { Diagnostic } from "../bindings/Diagnostic";
+import { createDiagnosticStore } from "./fakeDiagnostics";
 
 export interface FakeSeed {
   state?: "first_run" | "locked" | "unlocked";
@@ -25,6 +27,7 @@ export interface FakeSeed {
 export interface FakeBackend {
   handle(cmd: string, args: Record<string, unknown> | undefined): Promise<unknown>;
   persons: Map<string, Person>;
+  diagnostics: Map<string, Diagnostic>;
   profile: Profile | null;
   state: "first_run" | "locked" | "unlocked";
   calls: { cmd: string; args: unknown }[];
@@ -171,6 +174,7 @@ export function createFakeBackend(seed: FakeSeed = {}): FakeBackend {
     state: seed.state ?? "first_run",
     profile: seed.state && seed.state !== "first_run" ? { ...defaultProfile, ...seed.profile } : null,
     persons: new Map(),
+    diagnostics: new Map(),
     calls: [],
     handle: async (cmd, args) => {
       fake.calls.push({ cmd, args });
@@ -188,6 +192,9 @@ export function createFakeBackend(seed: FakeSeed = {}): FakeBackend {
     if (fake.state === "locked") fail("locked", MESSAGES.locked);
     return fake.profile;
   }
+
+  const diagnosticStore = createDiagnosticStore({ requireUnlocked, personExists: (id) => fake.persons.has(id), newId });
+  fake.diagnostics = diagnosticStore.diagnostics;
 
   function dispatch(cmd: string, args: Record<string, unknown>): unknown {
     switch (cmd) {
@@ -315,7 +322,7 @@ export function createFakeBackend(seed: FakeSeed = {}): FakeBackend {
         return next;
       }
       default:
-        return fail("internal", `Commande inconnue du faux backend : ${cmd}`);
+        return diagnosticStore.dispatch(cmd, args);
     }
   }
 
