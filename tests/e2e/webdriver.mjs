@@ -135,7 +135,18 @@ export class Session {
   /** Sends keys to whatever has focus (keyboard-only navigation). */
   async keys(text) {
     const actions = [];
-    for (const ch of text) actions.push({ type: 'keyDown', value: ch }, { type: 'keyUp', value: ch });
+    const chars = [...text];
+    // A leading SHIFT is held for the next key (Shift+Tab).
+    if (chars[0] === Keys.SHIFT && chars.length === 2) {
+      actions.push(
+        { type: 'keyDown', value: Keys.SHIFT },
+        { type: 'keyDown', value: chars[1] },
+        { type: 'keyUp', value: chars[1] },
+        { type: 'keyUp', value: Keys.SHIFT },
+      );
+      chars.length = 0;
+    }
+    for (const ch of chars) actions.push({ type: 'keyDown', value: ch }, { type: 'keyUp', value: ch });
     await this.cmd('POST', '/actions', { actions: [{ type: 'key', id: 'keyboard', actions }] });
     await this.cmd('DELETE', '/actions');
   }
@@ -149,6 +160,34 @@ export class Session {
     const { writeFileSync, mkdirSync } = await import('node:fs');
     mkdirSync(dir, { recursive: true });
     writeFileSync(`${dir}/${name}.png`, Buffer.from(png, 'base64'));
+  }
+
+  /**
+   * Keyboard only: presses Tab (or Shift+Tab) until the focused element satisfies `predicate`
+   * (a page-side expression over `el`, the active element), as a user would.
+   */
+  async tabTo(description, predicate, { max = 120, back = false } = {}) {
+    for (let i = 0; i < max; i++) {
+      const hit = await this.script(`const el = document.activeElement; return !!(el && (${predicate}));`);
+      if (hit) return;
+      await this.keys(back ? Keys.SHIFT + Keys.TAB : Keys.TAB);
+    }
+    const active = await this.script('const el = document.activeElement; return el ? el.outerHTML.slice(0, 200) : "none"');
+    throw new Error(`Tab never reached ${description}; focus is on ${active}`);
+  }
+
+  /** Keyboard only: presses Tab until the element with this data-testid has focus. */
+  tabToTestId(id, options) {
+    return this.tabTo(`[data-testid=${id}]`, `el.dataset.testid === ${JSON.stringify(id)}`, options);
+  }
+
+  /** Keyboard only: presses Tab until the control labelled `label` (exact text) has focus. */
+  tabToLabel(label, options) {
+    return this.tabTo(
+      `the field « ${label} »`,
+      `el.labels && Array.from(el.labels).some(l => (l.firstChild ? l.firstChild.textContent : l.textContent).trim() === ${JSON.stringify(label)})`,
+      options,
+    );
   }
 
   pageText() {
@@ -174,4 +213,11 @@ async function call(base, method, path, body) {
   return json.value;
 }
 
-export const Keys = { TAB: '\uE004', ENTER: '\uE007', SHIFT: '\uE008', ESCAPE: '\uE00C' };
+export const Keys = {
+  TAB: '\uE004',
+  ENTER: '\uE007',
+  SHIFT: '\uE008',
+  ESCAPE: '\uE00C',
+  SPACE: '\uE00D',
+  DOWN: '\uE015',
+};
