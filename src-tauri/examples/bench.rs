@@ -298,6 +298,55 @@ fn diagnostic_figures(core: &AppCore, person: Uuid) {
         assert_eq!((versions.len(), latest.version), (5, 5));
     }
     bench("diag_open_5v_ms", percentile(&mut opens, 50.0));
+
+    // ROME search as the project step types it: word starts of one or two words, no accents.
+    let words = [
+        "plomb",
+        "aide soign",
+        "educ",
+        "vente",
+        "agent entretien",
+        "cuisin",
+        "boulang",
+        "chauffeur",
+        "magasin",
+        "secreta",
+        "comptab",
+        "infirm",
+        "menuis",
+        "peint",
+        "jardin",
+        "accueil",
+        "caiss",
+        "serveu",
+        "electric",
+        "manutention",
+        "garde enf",
+        "auxiliaire vie",
+        "mecan",
+        "couvreur",
+        "livreur",
+        "preparateur commandes",
+        "agent securite",
+        "coiff",
+        "macon",
+        "k2204",
+    ];
+    let mut searches = Vec::new();
+    for round in 0..20 {
+        for w in words {
+            let query = if round % 2 == 0 {
+                w.to_string()
+            } else {
+                w.to_uppercase()
+            };
+            let start = Instant::now();
+            let found = core.search_rome(&query);
+            searches.push(ms(start.elapsed()));
+            assert!(!found.is_empty(), "{query} found no job");
+        }
+    }
+    bench("rome_search_p95_ms", percentile(&mut searches, 95.0));
 }
 
 /// The same workload — bulk insert, searches, point reads, field saves — on SQLCipher and on the

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { Dialog, Heading, Modal, ModalOverlay } from "react-aria-components";
 import type { Profile } from "../bindings/Profile";
 import { useBackend } from "../lib/backendContext";
@@ -94,6 +94,36 @@ function SettingsForm({ profile, onCancel, onSaved }: { profile: Profile; onCanc
         </button>
       </div>
       <p className="hint">{fr("Raccourci : le bouton « Verrouiller » en haut de l’écran verrouille tout de suite.")}</p>
+      <ReferenceCredits />
     </form>
+  );
+}
+
+/** Where the national reference data comes from: its licence asks for this attribution. */
+function ReferenceCredits() {
+  const backend = useBackend();
+  const [credits, setCredits] = useState<{ attribution: string; version: string } | null>(null);
+  useEffect(() => {
+    let cancelled = false;
+    backend.referentiel().then(
+      (r) => {
+        if (!cancelled) setCredits({ attribution: r.attribution, version: r.version });
+      },
+      () => {},
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [backend]);
+  if (!credits) return null;
+  return (
+    <section className="credits" aria-labelledby="credits-heading" data-testid="reference-credits">
+      <h3 id="credits-heading">Données de référence</h3>
+      <p className="hint">
+        {fr(`Référentiel du diagnostic (version ${credits.version}) : ${credits.attribution}.`)}
+        <br />
+        {fr("Codes et appellations des métiers : ROME — France Travail.")}
+      </p>
+    </section>
   );
 }
