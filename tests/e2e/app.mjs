@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { Session, startDriver, Keys } from './webdriver.mjs';
+import { Session, startDriver, stopDriver, Keys } from './webdriver.mjs';
 
 export const PASSPHRASE = 'un vélo pour deux';
 
@@ -22,11 +22,13 @@ export async function setupApp() {
   };
   const driver = await startDriver(env);
   after(() => {
-    driver.proc.kill();
+    stopDriver(driver);
     if (!process.env.TANDEM_E2E_KEEP) rmSync(dataDir, { recursive: true, force: true });
   });
   async function launch() {
     const s = await Session.create(driver.url, binary);
+    // Closing the session also ends its app process: a restart never finds the previous one alive.
+    s.driver = driver;
     await s.waitFor('the app to render', 'return document.querySelector("h1") !== null', [], 30000);
     return s;
   }

@@ -1,7 +1,7 @@
 // A minimal W3C WebDriver client over fetch, enough to drive the real Tandem window through
 // Debian's WebKitWebDriver (no tauri-driver, no Selenium: fewer moving parts, steadier here).
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -21,9 +21,11 @@ export async function freePort() {
 /** Starts WebKitWebDriver on a free loopback port; `env` reaches the app it launches. */
 export async function startDriver(env) {
   const port = await freePort();
+  // Its own process group: the app windows it launches belong to it, so none can outlive a test.
   const proc = spawn('WebKitWebDriver', [`--port=${port}`, '--host=127.0.0.1'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
@@ -37,6 +39,24 @@ export async function startDriver(env) {
   }
   proc.kill();
   throw new Error('WebKitWebDriver did not start');
+}
+
+/** Pids of the driver's process group other than the driver itself: the apps it launched. */
+export function launchedApps(driver) {
+  const out = spawnSync('pgrep', ['-g', String(driver.proc.pid)], { encoding: 'utf8' }).stdout || '';
+  return out
+    .split('\n')
+    .map((l) => Number(l.trim()))
+    .filter((pid) => pid && pid !== driver.proc.pid);
+}
+
+/** Stops the driver and everything it launched. */
+export function stopDriver(driver) {
+  try {
+    process.kill(-driver.proc.pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
 }
 
 export class Session {
@@ -61,11 +81,21 @@ export class Session {
     return call(this.base, method, `/session/${this.id}${path}`, body);
   }
 
+  /** Ends the session; with `driver` set, also makes sure the app process is gone. */
   async close() {
     try {
       await call(this.base, 'DELETE', `/session/${this.id}`);
     } catch {
       /* the app may already be gone */
+    }
+    if (!this.driver) return;
+    for (let i = 0; i < 30 && launchedApps(this.driver).length > 0; i++) await sleep(100);
+    for (const pid of launchedApps(this.driver)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
   }
 
