@@ -9,8 +9,10 @@ use tandem_domain::{fold, Person, Profile, Role, RsaStatus, DEFAULT_LOCK_AFTER_M
 use uuid::Uuid;
 
 mod diagnostics;
+mod sample_pdf;
 
 pub use diagnostics::synthetic_diagnostics;
+pub use sample_pdf::{write_sample_pdfs, SampleError};
 
 const FIRST_NAMES: &[&str] = &[
     "Hélène",

@@ -1,6 +1,9 @@
 //! `tandem-seed --persons N --out PATH [--print-key] [--seed S]`: writes a synthetic case file
 //! encrypted with a fresh random key: persons, and joint diagnostics for about 60 % of them.
 //! Content is deterministic for a seed; the key never is.
+//!
+//! `tandem-seed --sample-pdf DIR [--seed S]`: writes `DIR/person.pdf` and
+//! `DIR/professional.pdf`, the printed summaries of a full synthetic diagnostic.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,17 +14,20 @@ use rand::RngCore;
 use tandem_store::{CaseFile, StoreError};
 use zeroize::Zeroizing;
 
-const USAGE: &str = "usage: tandem-seed --persons N --out PATH [--print-key] [--seed S]";
+const USAGE: &str = "usage: tandem-seed --persons N --out PATH [--print-key] [--seed S]\n       tandem-seed --sample-pdf DIR [--seed S]";
 
 struct Args {
     persons: usize,
     out: PathBuf,
     print_key: bool,
     seed: u64,
+    /// Print the two sample summaries instead of writing a case file.
+    sample_pdf: Option<PathBuf>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let (mut persons, mut out, mut print_key, mut seed) = (None, None, false, 42);
+    let mut sample_pdf = None;
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
@@ -40,14 +46,25 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     .map_err(|_| format!("--seed: not a number: {raw}"))?;
             }
             "--print-key" => print_key = true,
+            "--sample-pdf" => sample_pdf = Some(PathBuf::from(value("--sample-pdf")?)),
             other => return Err(format!("unknown argument: {other}")),
         }
+    }
+    if sample_pdf.is_some() {
+        return Ok(Args {
+            persons: 0,
+            out: PathBuf::new(),
+            print_key,
+            seed,
+            sample_pdf,
+        });
     }
     Ok(Args {
         persons: persons.ok_or("--persons is required")?,
         out: out.ok_or("--out is required")?,
         print_key,
         seed,
+        sample_pdf,
     })
 }
 
@@ -60,6 +77,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(dir) = &args.sample_pdf {
+        return sample_pdf(dir, args.seed);
+    }
     if args.out.exists() {
         eprintln!(
             "tandem-seed: {} already exists; refusing to overwrite it",
@@ -119,4 +139,27 @@ fn main() -> ExitCode {
         eprintln!("tandem-seed: key not printed (use --print-key): the file cannot be opened");
     }
     ExitCode::SUCCESS
+}
+
+fn sample_pdf(dir: &std::path::Path, seed: u64) -> ExitCode {
+    if let Err(error) = std::fs::create_dir_all(dir) {
+        eprintln!("tandem-seed: cannot create {}: {error}", dir.display());
+        return ExitCode::FAILURE;
+    }
+    let now = Utc
+        .with_ymd_and_hms(2026, 1, 5, 8, 0, 0)
+        .single()
+        .unwrap_or_else(Utc::now);
+    match tandem_seed::write_sample_pdfs(dir, seed, now) {
+        Ok(paths) => {
+            for path in paths {
+                eprintln!("tandem-seed: wrote {}", path.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("tandem-seed: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
