@@ -18,6 +18,8 @@ const COMMANDS: &[&str] = &[
     "edit_diagnostic",
     "finalise_diagnostic",
     "amend_diagnostic",
+    "print_diagnostic",
+    "save_diagnostic_pdf",
 ];
 
 fn main() {

@@ -473,3 +473,162 @@ mod diagnostics {
             .any(|m| m.title.contains("Plombier")));
     }
 }
+
+mod printing {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use tandem_app::core::Audience;
+    use tandem_app::printing::Printer;
+    use tandem_domain::diagnostic::{DiagnosticEdit, DiagnosticField, Interviewer, NoteVisibility};
+
+    fn pdf_text(pdf: &[u8]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("doc.pdf");
+        std::fs::write(&path, pdf).unwrap();
+        let out = std::process::Command::new("pdftotext")
+            .arg(&path)
+            .arg("-")
+            .output()
+            .expect("pdftotext (poppler-utils) is installed by ./dev.sh test");
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// A stand-in for CUPS `lp` that records its arguments and a copy of the file, or fails.
+    fn fake_lp(dir: &Path, exit: i32) -> PathBuf {
+        let script = dir.join("lp");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"{log}\"\ncp \"$2\" \"{copy}\"\nexit {exit}\n",
+                log = dir.join("args").display(),
+                copy = dir.join("printed.pdf").display(),
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script
+    }
+
+    fn diagnostic_with_notes(core: &AppCore) -> uuid::Uuid {
+        let person = core.create_person(&person("Hélène", "Lefèvre")).unwrap();
+        let d = core.start_diagnostic(person.id).unwrap();
+        for (field, value) in [
+            (DiagnosticField::CoInterviewerName, "Karim Benali"),
+            (DiagnosticField::CaseworkerContact, "04 78 00 00 00"),
+            (
+                DiagnosticField::NextAppointment,
+                "mardi 8 décembre à 10 h, au CCAS",
+            ),
+            (
+                DiagnosticField::PersonWishes,
+                "Travailler dans la vente, près de chez moi.",
+            ),
+        ] {
+            core.edit_diagnostic(
+                d.id,
+                &DiagnosticEdit::SetField {
+                    field,
+                    value: value.into(),
+                },
+            )
+            .unwrap();
+        }
+        core.edit_diagnostic(
+            d.id,
+            &DiagnosticEdit::AddNote {
+                id: uuid::Uuid::now_v7(),
+                theme: Some("sante".into()),
+                author: Interviewer::Caseworker,
+                visibility: NoteVisibility::SocialOnly,
+                text: "Suivi psychologique en cours".into(),
+            },
+        )
+        .unwrap();
+        d.id
+    }
+
+    #[test]
+    fn summaries_render_with_what_each_reader_may_see() {
+        let fx = Fixture::new();
+        let core = fx.core();
+        core.create_profile(&new_profile()).unwrap();
+        let id = diagnostic_with_notes(&core);
+
+        let person = pdf_text(&core.diagnostic_pdf(id, Audience::Person).unwrap());
+        assert!(
+            person.contains("Votre diagnostic et votre plan d’action"),
+            "{person}"
+        );
+        assert!(person.contains("Travailler dans la vente"));
+        assert!(person.contains("mardi 8 décembre à 10 h, au CCAS"));
+        assert!(
+            !person.contains("Suivi psychologique"),
+            "no notes in the person's version"
+        );
+
+        // The profile is a social-role caseworker: the social-only note is in the full version.
+        let full = pdf_text(&core.diagnostic_pdf(id, Audience::Professional).unwrap());
+        assert!(full.contains("Suivi psychologique en cours"), "{full}");
+        assert!(full.contains("Karim Benali"));
+    }
+
+    #[test]
+    fn printing_hands_the_pdf_to_the_system_and_leaves_no_copy_behind() {
+        let fx = Fixture::new();
+        let bin = tempfile::tempdir().unwrap();
+        let core = fx.core().with_printer(Printer {
+            program: fake_lp(bin.path(), 0),
+        });
+        core.create_profile(&new_profile()).unwrap();
+        let id = diagnostic_with_notes(&core);
+        core.print_diagnostic(id, Audience::Person).unwrap();
+        let args = std::fs::read_to_string(bin.path().join("args")).unwrap();
+        assert!(args.starts_with("--\n"), "{args}");
+        let printed = std::fs::read(bin.path().join("printed.pdf")).unwrap();
+        assert!(pdf_text(&printed).contains("Votre diagnostic"));
+        let spool: Vec<_> = std::fs::read_dir(fx.data.join("print")).unwrap().collect();
+        assert!(spool.is_empty(), "the spooled PDF is removed");
+    }
+
+    #[test]
+    fn a_failed_print_says_so_in_french_and_offers_to_save() {
+        let fx = Fixture::new();
+        let bin = tempfile::tempdir().unwrap();
+        for printer in [
+            Printer {
+                program: fake_lp(bin.path(), 1),
+            },
+            Printer {
+                program: bin.path().join("no-such-lp"),
+            },
+        ] {
+            let core = fx.core().with_printer(printer);
+            if core.state().unwrap() == AppState::FirstRun {
+                core.create_profile(&new_profile()).unwrap();
+            } else {
+                core.unlock(PASSPHRASE).unwrap();
+            }
+            let id = diagnostic_with_notes(&core);
+            let error: IpcError = core
+                .print_diagnostic(id, Audience::Professional)
+                .unwrap_err()
+                .into();
+            assert_eq!(error.code, ErrorCode::PrintFailed);
+            assert!(
+                error.message.to_lowercase().contains("enregistre"),
+                "{}",
+                error.message
+            );
+
+            let saved = tempfile::tempdir().unwrap();
+            let path = saved.path().join("diagnostic.pdf");
+            core.save_diagnostic_pdf(id, Audience::Professional, &path)
+                .unwrap();
+            assert!(pdf_text(&std::fs::read(&path).unwrap()).contains("Karim Benali"));
+            let name = core.suggested_pdf_name(id, Audience::Person).unwrap();
+            assert!(name.starts_with("diagnostic-Hélène-Lefèvre-"), "{name}");
+            assert!(name.ends_with(".pdf"));
+        }
+    }
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tandem_app::core::{AppCore, KeychainProvider};
+use tandem_app::core::{AppCore, Audience, KeychainProvider};
 use tandem_app::paths::Paths;
 use tandem_domain::diagnostic::{
     Diagnostic, DiagnosticEdit, DiagnosticField, Grade, Interviewer, NoteVisibility, Signer,
@@ -347,6 +347,21 @@ fn diagnostic_figures(core: &AppCore, person: Uuid) {
         }
     }
     bench("rome_search_p95_ms", percentile(&mut searches, 95.0));
+
+    // The printed summaries of that full diagnostic (20 notes, six graded themes, a plan).
+    for (name, audience) in [
+        ("pdf_person_ms", Audience::Person),
+        ("pdf_professional_ms", Audience::Professional),
+    ] {
+        let mut renders = Vec::new();
+        for _ in 0..20 {
+            let start = Instant::now();
+            let pdf = core.diagnostic_pdf(d.id, audience).unwrap();
+            renders.push(ms(start.elapsed()));
+            assert!(pdf.starts_with(b"%PDF"));
+        }
+        bench(name, percentile(&mut renders, 50.0));
+    }
 }
 
 /// The same workload — bulk insert, searches, point reads, field saves — on SQLCipher and on the

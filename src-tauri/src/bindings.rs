@@ -26,6 +26,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     d::RomeMatch::export_all(&cfg)?;
     d::QualificationLevel::export_all(&cfg)?;
     d::Grade::export_all(&cfg)?;
+    crate::core::Audience::export_all(&cfg)?;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use tandem_domain::{NewPerson, NewProfile, Person, PersonField, PersonList, Prof
 use tauri::State;
 use uuid::Uuid;
 
-use crate::core::{AppCore, AppState};
+use crate::core::{AppCore, AppState, Audience};
 use crate::error::{AppError, IpcError};
 
 type Core<'a> = State<'a, Arc<AppCore>>;
@@ -128,4 +128,46 @@ pub async fn finalise_diagnostic(core: Core<'_>, id: Uuid) -> Result<Diagnostic,
 #[tauri::command]
 pub async fn amend_diagnostic(core: Core<'_>, id: Uuid) -> Result<Diagnostic, IpcError> {
     blocking(&core, move |c| c.amend_diagnostic(id)).await
+}
+
+#[tauri::command]
+pub async fn print_diagnostic(
+    core: Core<'_>,
+    id: Uuid,
+    audience: Audience,
+) -> Result<(), IpcError> {
+    blocking(&core, move |c| c.print_diagnostic(id, audience)).await
+}
+
+/// Asks where to save (the system's dialog, opened from Rust), then writes the PDF there.
+/// Returns the chosen file name, or `None` when the caseworker cancelled.
+#[tauri::command]
+pub async fn save_diagnostic_pdf(
+    app: tauri::AppHandle,
+    core: Core<'_>,
+    id: Uuid,
+    audience: Audience,
+) -> Result<Option<String>, IpcError> {
+    use tauri_plugin_dialog::DialogExt;
+    let name = blocking(&core, move |c| c.suggested_pdf_name(id, audience)).await?;
+    let chosen = tauri::async_runtime::spawn_blocking(move || {
+        app.dialog()
+            .file()
+            .set_title("Enregistrer le diagnostic en PDF")
+            .set_file_name(name)
+            .add_filter("PDF", &["pdf"])
+            .blocking_save_file()
+    })
+    .await
+    .ok()
+    .flatten();
+    let Some(path) = chosen.and_then(|p| p.into_path().ok()) else {
+        return Ok(None);
+    };
+    let shown = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    blocking(&core, move |c| c.save_diagnostic_pdf(id, audience, &path)).await?;
+    Ok(Some(shown))
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tandem_domain::diagnostic::{
     CaseworkerIdentity, Diagnostic, DiagnosticEdit, DiagnosticSummary, Referentiel, RomeMatch,
 };
@@ -13,12 +13,14 @@ use tandem_domain::diagnostic_rules::{self as rules, EditContext};
 use tandem_domain::rome::RomeIndex;
 use tandem_domain::{referentiel, NewPerson, NewProfile, Person, PersonField, PersonList, Profile};
 use tandem_keys::{DbKey, KeyError, Keychain, WrappedKey};
+use tandem_print::PrintInput;
 use tandem_store::CaseFile;
 use ts_rs::TS;
 use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::paths::{self, Paths};
+use crate::printing::Printer;
 
 /// Opens the OS keychain for a profile. Tests give a mock store; the app gives the native one.
 pub type KeychainProvider = Arc<dyn Fn(&str) -> Result<Keychain, KeyError> + Send + Sync>;
@@ -35,6 +37,14 @@ pub enum AppState {
 /// The most persons a list or search returns at once; the UI says how many match in all.
 pub const LIST_LIMIT: u32 = 200;
 
+/// Which printed summary: the person's plain-French one, or the professionals' full one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    Person,
+    Professional,
+}
+
 /// The most job titles a ROME search returns.
 pub const ROME_LIMIT: usize = 30;
 
@@ -48,6 +58,7 @@ pub struct AppCore {
     keychain: KeychainProvider,
     session: Mutex<Option<Session>>,
     clock: fn() -> DateTime<Utc>,
+    printer: Printer,
 }
 
 impl AppCore {
@@ -57,6 +68,7 @@ impl AppCore {
             keychain,
             session: Mutex::new(None),
             clock: Utc::now,
+            printer: Printer::system(),
         }
     }
 
@@ -251,6 +263,7 @@ impl AppCore {
                 name: s.profile.caseworker_name.clone(),
                 structure: s.profile.structure_name.clone(),
                 role: s.profile.role,
+                contact: String::new(),
             };
             let d = rules::new_draft(
                 Uuid::now_v7(),
@@ -299,6 +312,95 @@ impl AppCore {
             let next = rules::amend(&current, Uuid::now_v7(), now)?;
             s.case_file.insert_diagnostic(&next)?;
             Ok(next)
+        })
+    }
+
+    /// Uses another program than the system's `lp` to print (tests check what is sent).
+    pub fn with_printer(mut self, printer: Printer) -> Self {
+        self.printer = printer;
+        self
+    }
+
+    /// Renders a printed summary of a diagnostic. Notes reserved to the social field reach the
+    /// professionals' version only for a social-role caseworker or with the person's consent.
+    pub fn diagnostic_pdf(&self, id: Uuid, audience: Audience) -> Result<Vec<u8>, AppError> {
+        let now = (self.clock)();
+        self.with_session(|s| {
+            let d = s.case_file.diagnostic(id)?;
+            let person = s.case_file.person(d.person_id)?;
+            let input = PrintInput {
+                diagnostic: &d,
+                person: &person,
+                referentiel: referentiel::embedded(),
+                reader_role: s.profile.role,
+                next_appointment: Some(d.next_appointment.clone()).filter(|a| !a.is_empty()),
+                caseworker_contact: d.caseworker.contact.clone(),
+                co_interviewer_contact: d.co_interviewer.contact.clone(),
+                generated_at: now,
+            };
+            Ok(match audience {
+                Audience::Person => tandem_print::render_person_summary(&input)?,
+                Audience::Professional => tandem_print::render_professional_summary(&input)?,
+            })
+        })
+    }
+
+    /// Prints a summary on the default printer. The PDF goes through a private temporary file
+    /// (it holds personal data) that is removed once the system has queued the job.
+    pub fn print_diagnostic(&self, id: Uuid, audience: Audience) -> Result<(), AppError> {
+        let pdf = self.diagnostic_pdf(id, audience)?;
+        let spool = self.paths.data_dir.join("print");
+        std::fs::create_dir_all(&spool)?;
+        let mut file = tempfile::Builder::new()
+            .prefix("tandem-")
+            .suffix(".pdf")
+            .tempfile_in(&spool)?;
+        std::io::Write::write_all(&mut file, &pdf)?;
+        file.as_file().sync_all()?;
+        let result = self.printer.print(file.path());
+        if let Err(e) = &result {
+            log::warn!("printing failed: {e}");
+        }
+        Ok(result?)
+    }
+
+    /// Writes a summary where the caseworker chose to save it.
+    pub fn save_diagnostic_pdf(
+        &self,
+        id: Uuid,
+        audience: Audience,
+        path: &std::path::Path,
+    ) -> Result<(), AppError> {
+        let pdf = self.diagnostic_pdf(id, audience)?;
+        let tmp = path.with_extension("pdf.part");
+        std::fs::write(&tmp, &pdf)?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    }
+
+    /// A file name for the saved summary: no personal data beyond what the caseworker sees.
+    pub fn suggested_pdf_name(&self, id: Uuid, audience: Audience) -> Result<String, AppError> {
+        self.with_session(|s| {
+            let d = s.case_file.diagnostic(id)?;
+            let person = s.case_file.person(d.person_id)?;
+            let who = format!("{} {}", person.first_name, person.last_name);
+            let kind = match audience {
+                Audience::Person => "diagnostic",
+                Audience::Professional => "diagnostic-complet",
+            };
+            let date = d.date.unwrap_or_default();
+            let raw = format!("{kind} {who} {date}");
+            let name: String = raw
+                .chars()
+                .map(|c| {
+                    if c.is_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            Ok(format!("{}.pdf", name.trim_matches('-')))
         })
     }
 }

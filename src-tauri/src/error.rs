@@ -4,6 +4,8 @@
 use serde::Serialize;
 use tandem_domain::diagnostic_rules::DiagnosticError;
 use tandem_keys::KeyError;
+
+use crate::printing::PrintJobError;
 use tandem_store::StoreError;
 use ts_rs::TS;
 
@@ -28,6 +30,8 @@ pub enum ErrorCode {
     NotReady,
     /// A new version of this diagnostic is already being written.
     DraftExists,
+    /// The system could not print (no printing system, no printer, job refused): save instead.
+    PrintFailed,
     Internal,
 }
 
@@ -59,6 +63,10 @@ pub enum AppError {
     Io(#[from] std::io::Error),
     #[error("diagnostic: {0}")]
     Diagnostic(#[from] DiagnosticError),
+    #[error("print: {0}")]
+    Print(#[from] tandem_print::PrintError),
+    #[error("printing: {0}")]
+    PrintJob(#[from] PrintJobError),
 }
 
 fn diagnostic_code(e: &DiagnosticError) -> ErrorCode {
@@ -91,6 +99,9 @@ impl AppError {
                 StoreError::Io(_) | StoreError::Sqlite(_) => ErrorCode::Internal,
             },
             AppError::Diagnostic(e) => diagnostic_code(e),
+            AppError::Print(_) => ErrorCode::Internal,
+            AppError::PrintJob(PrintJobError::Io(_)) => ErrorCode::Internal,
+            AppError::PrintJob(_) => ErrorCode::PrintFailed,
             AppError::Key(e) => match e {
                 KeyError::KeychainUnavailable => ErrorCode::KeychainUnavailable,
                 KeyError::NoKeychainEntry => ErrorCode::KeychainUnavailable,
@@ -108,6 +119,16 @@ impl AppError {
             AppError::Validation(e) | AppError::Store(StoreError::Validation(e)) => e.message(),
             AppError::Diagnostic(DiagnosticError::Validation(e))
             | AppError::Store(StoreError::Diagnostic(DiagnosticError::Validation(e))) => e.message(),
+            AppError::PrintJob(PrintJobError::NoPrintingSystem) => {
+                "Impossible d’imprimer : aucun système d’impression n’est installé sur cet ordinateur. \
+                 Enregistrez le document en PDF pour l’imprimer ailleurs."
+                    .into()
+            }
+            AppError::PrintJob(PrintJobError::Refused(_)) => {
+                "L’impression n’a pas pu être lancée : vérifiez qu’une imprimante est branchée et choisie \
+                 par défaut, ou enregistrez le document en PDF."
+                    .into()
+            }
             AppError::Diagnostic(DiagnosticError::NotReady(missing))
             | AppError::Store(StoreError::Diagnostic(DiagnosticError::NotReady(missing))) => {
                 format!(

@@ -6,6 +6,7 @@ pub mod core;
 pub mod error;
 mod logging;
 pub mod paths;
+pub mod printing;
 
 use std::sync::Arc;
 
@@ -28,6 +29,8 @@ pub fn run() {
     let core = Arc::new(AppCore::new(paths, keychain));
 
     let result = tauri::Builder::default()
+        // Used from Rust only (the "save as" dialog); the window gets no dialog permission.
+        .plugin(tauri_plugin_dialog::init())
         .manage(core)
         .invoke_handler(tauri::generate_handler![
             commands::app_state,
@@ -47,6 +50,8 @@ pub fn run() {
             commands::edit_diagnostic,
             commands::finalise_diagnostic,
             commands::amend_diagnostic,
+            commands::print_diagnostic,
+            commands::save_diagnostic_pdf,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

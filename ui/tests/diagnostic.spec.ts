@@ -462,4 +462,25 @@ describe("diagnostic partagé", () => {
     await assertNoSeriousA11yViolations(page, "fiche avec diagnostics");
     await noHorizontalScroll(page, "fiche avec diagnostics");
   });
+
+  it("imprime ou enregistre les documents ; sans imprimante, le dit en français et propose d’enregistrer", async () => {
+    const { context, page } = await openApp(h, { seed: { ...UNLOCKED_WITH_TWO, printerAvailable: false } });
+    contexts.push(context);
+    await startDiagnostic(page);
+    await page.getByLabel("Vos coordonnées pour la personne").fill("04 78 00 00 00");
+    await saved(page);
+    await step(page, "synthese", "Synthèse et signatures");
+    await page.getByLabel("Prochain rendez-vous").fill("mardi 8 décembre à 10 h, au CCAS");
+    await saved(page);
+    const d = await latest(page);
+    assert.equal((d as unknown as { next_appointment: string }).next_appointment, "mardi 8 décembre à 10 h, au CCAS");
+
+    await page.getByTestId("print-person").click();
+    await expectText(page.getByTestId("print-message"), /imprimante/);
+    await page.getByTestId("save-instead").click();
+    await expectText(page.getByTestId("print-message"), /Enregistré\s:\sdiagnostic-Helene-Lefevre\.pdf/);
+    await page.getByTestId("save-professional").click();
+    await expectText(page.getByTestId("print-message"), /Enregistré\s:\sdiagnostic-complet-Helene-Lefevre\.pdf/);
+    await assertNoSeriousA11yViolations(page, "documents");
+  });
 });

@@ -129,6 +129,9 @@ pub struct CoInterviewer {
     pub name: String,
     pub structure: String,
     pub role: Option<Role>,
+    /// How the person can reach them (phone, e-mail, address), printed on the summaries.
+    #[serde(default)]
+    pub contact: String,
 }
 
 /// The caseworker using the app, copied into the diagnostic when it starts (a later change of
@@ -138,6 +141,9 @@ pub struct CaseworkerIdentity {
     pub name: String,
     pub structure: String,
     pub role: Role,
+    /// How the person can reach the caseworker, printed on the summaries.
+    #[serde(default)]
+    pub contact: String,
 }
 
 /// One theme of the référentiel as discussed in this interview.
@@ -276,6 +282,10 @@ pub struct Diagnostic {
     pub project: ProfessionalProject,
     pub orientation: OrientationDecision,
     pub plan: Vec<PlanObjective>,
+    /// The next appointment agreed with the person, as they should read it on paper
+    /// (e.g. « mardi 8 décembre à 10 h, au CCAS »).
+    #[serde(default)]
+    pub next_appointment: String,
     pub consent: Consent,
     pub signoffs: Vec<SignOff>,
     pub created_at: String,
@@ -312,6 +322,9 @@ pub enum DiagnosticField {
     CoInterviewerStructure,
     /// "social" or "employment".
     CoInterviewerRole,
+    CoInterviewerContact,
+    CaseworkerContact,
+    NextAppointment,
     PersonWishes,
     PersonPriorities,
     /// A `WorkingTime` in snake_case.

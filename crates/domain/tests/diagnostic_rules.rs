@@ -37,6 +37,7 @@ fn draft() -> Diagnostic {
             name: "Camille Roux".into(),
             structure: "CCAS de Villeurbanne".into(),
             role: Role::Social,
+            contact: String::new(),
         },
         referentiel::embedded(),
         now(),

@@ -206,6 +206,7 @@ impl Series<'_> {
             name: self.profile.caseworker_name.clone(),
             structure: self.profile.structure_name.clone(),
             role: self.profile.role,
+            contact: String::new(),
         };
         let id = random_uuid_v7(rng, at.timestamp_millis());
         let series_id = id;

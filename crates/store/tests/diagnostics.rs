@@ -504,6 +504,7 @@ fn the_domain_rules_run_inside_edit_diagnostic() {
             name: "Camille Roux".into(),
             structure: "CCAS de Villeurbanne".into(),
             role: tandem_domain::Role::Social,
+            contact: String::new(),
         },
         referentiel,
         now(),

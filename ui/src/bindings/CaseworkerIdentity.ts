@@ -5,4 +5,8 @@ import type { Role } from "./Role";
  * The caseworker using the app, copied into the diagnostic when it starts (a later change of
  * profile never rewrites who ran an old interview).
  */
-export type CaseworkerIdentity = { name: string, structure: string, role: Role, };
+export type CaseworkerIdentity = { name: string, structure: string, role: Role, 
+/**
+ * How the person can reach the caseworker, printed on the summaries.
+ */
+contact: string, };

@@ -4,4 +4,8 @@ import type { Role } from "./Role";
 /**
  * The other professional in the room.
  */
-export type CoInterviewer = { name: string, structure: string, role: Role | null, };
+export type CoInterviewer = { name: string, structure: string, role: Role | null, 
+/**
+ * How the person can reach them (phone, e-mail, address), printed on the summaries.
+ */
+contact: string, };

@@ -28,7 +28,12 @@ date: string | null, place: string, caseworker: CaseworkerIdentity, co_interview
 /**
  * One entry per référentiel theme, in référentiel order.
  */
-themes: Array<ThemeAssessment>, notes: Array<Note>, person_words: PersonWords, project: ProfessionalProject, orientation: OrientationDecision, plan: Array<PlanObjective>, consent: Consent, signoffs: Array<SignOff>, created_at: string, finalised_at: string | null, changes: Array<ChangeRecord>, 
+themes: Array<ThemeAssessment>, notes: Array<Note>, person_words: PersonWords, project: ProfessionalProject, orientation: OrientationDecision, plan: Array<PlanObjective>, 
+/**
+ * The next appointment agreed with the person, as they should read it on paper
+ * (e.g. « mardi 8 décembre à 10 h, au CCAS »).
+ */
+next_appointment: string, consent: Consent, signoffs: Array<SignOff>, created_at: string, finalised_at: string | null, changes: Array<ChangeRecord>, 
 /**
  * Computed: the app's suggestion from the grades, `None` while no theme is graded.
  */

@@ -4,4 +4,4 @@
  * Scalar fields of a diagnostic, edited one at a time by autosave. The value travels as text
  * (empty = cleared) and is parsed and validated in Rust.
  */
-export type DiagnosticField = "date" | "place" | "co_interviewer_name" | "co_interviewer_structure" | "co_interviewer_role" | "person_wishes" | "person_priorities" | "working_time" | "mobility_radius_km" | "qualification_level" | "experience" | "skills" | "availability" | "orientation" | "orientation_reasons" | "consent_sharing" | "consent_share_social_notes";
+export type DiagnosticField = "date" | "place" | "co_interviewer_name" | "co_interviewer_structure" | "co_interviewer_role" | "co_interviewer_contact" | "caseworker_contact" | "next_appointment" | "person_wishes" | "person_priorities" | "working_time" | "mobility_radius_km" | "qualification_level" | "experience" | "skills" | "availability" | "orientation" | "orientation_reasons" | "consent_sharing" | "consent_share_social_notes";

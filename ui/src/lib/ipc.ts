@@ -2,6 +2,7 @@
 // import @tauri-apps/api themselves, so UI tests can swap the transport for an in-memory fake.
 import { invoke } from "@tauri-apps/api/core";
 import type { AppState } from "../bindings/AppState";
+import type { Audience } from "../bindings/Audience";
 import type { Diagnostic } from "../bindings/Diagnostic";
 import type { DiagnosticEdit } from "../bindings/DiagnosticEdit";
 import type { DiagnosticSummary } from "../bindings/DiagnosticSummary";
@@ -40,6 +41,10 @@ export interface Backend {
   finaliseDiagnostic(id: string): Promise<Diagnostic>;
   /** A new draft version of a finalised diagnostic. */
   amendDiagnostic(id: string): Promise<Diagnostic>;
+  /** Sends a printed summary to the default printer; `print_failed` when the system cannot. */
+  printDiagnostic(id: string, audience: Audience): Promise<void>;
+  /** Asks where to save (the system's dialog), writes the PDF; the file name, or null if cancelled. */
+  saveDiagnosticPdf(id: string, audience: Audience): Promise<string | null>;
 }
 
 const ERROR_CODES: readonly ErrorCode[] = [
@@ -57,6 +62,7 @@ const ERROR_CODES: readonly ErrorCode[] = [
   "finalised",
   "not_ready",
   "draft_exists",
+  "print_failed",
   "internal",
 ];
 
@@ -114,6 +120,10 @@ export const tauriBackend: Backend = {
   editDiagnostic: (id, edit) => call("edit_diagnostic", { id, edit }),
   finaliseDiagnostic: (id) => call("finalise_diagnostic", { id }),
   amendDiagnostic: (id) => call("amend_diagnostic", { id }),
+  printDiagnostic: async (id, audience) => {
+    await call<null>("print_diagnostic", { id, audience });
+  },
+  saveDiagnosticPdf: (id, audience) => call("save_diagnostic_pdf", { id, audience }),
 };
 
 /**

@@ -20,7 +20,10 @@
 //   finalise             « Finaliser le diagnostic »; finalise-error the refusal message
 //   amend                « Modifier (nouvelle version) » on a finalised diagnostic
 //   changes              the « Modifications » list of a version ≥ 2
+//   print-person, print-professional, save-person, save-professional   the document buttons;
+//   print-message        the result of printing or saving; save-instead offered when printing failed
 import { useCallback, useEffect, useId, useRef, useState, type ReactNode } from "react";
+import type { Audience } from "../bindings/Audience";
 import type { Diagnostic } from "../bindings/Diagnostic";
 import type { DiagnosticEdit } from "../bindings/DiagnosticEdit";
 import type { DiagnosticField } from "../bindings/DiagnosticField";
@@ -345,12 +348,19 @@ function InterviewStep({ saves }: { saves: DiagnosticSaves }) {
           <p data-testid="caseworker-identity">
             {cw.name}, {cw.structure} ({ROLE_LABELS[cw.role].toLowerCase()})
           </p>
+          <TextField
+            label="Vos coordonnées pour la personne"
+            hint="Téléphone, e-mail ou adresse : elles figurent sur le document remis à la personne."
+            autoComplete="off"
+            {...fieldText(saves, "caseworker_contact", cw.contact)}
+          />
         </div>
         <fieldset className="subsection">
           <legend>Co-intervenant·e</legend>
           <p className="hint">{fr("L’autre professionnel·le présent·e à l’entretien, qui n’a pas forcément Tandem.")}</p>
           <TextField label="Nom et prénom" autoComplete="off" {...fieldText(saves, "co_interviewer_name", diag.co_interviewer.name)} />
           <TextField label="Structure" autoComplete="off" {...fieldText(saves, "co_interviewer_structure", diag.co_interviewer.structure)} />
+          <TextField label="Coordonnées" hint="Pour que la personne puisse le ou la joindre." autoComplete="off" {...fieldText(saves, "co_interviewer_contact", diag.co_interviewer.contact)} />
           <RadioGroupField
             legend="Domaine"
             name="co-role"
@@ -1198,6 +1208,13 @@ function SummaryStep({ saves, referentiel, readOnly }: { saves: DiagnosticSaves;
           </p>
         )
       ) : null}
+      <TextField
+        label="Prochain rendez-vous"
+        hint="Exemple : mardi 8 décembre à 10 h, au CCAS. Il figure sur le document remis à la personne."
+        autoComplete="off"
+        disabled={readOnly}
+        {...fieldText(saves, "next_appointment", diag.next_appointment)}
+      />
       <section aria-labelledby="signatures-title">
         <h3 id="signatures-title">Signatures</h3>
         <p className="hint">{fr("Chacun tape son nom pour signer. Toute modification du contenu retire les signatures.")}</p>
@@ -1222,7 +1239,83 @@ function SummaryStep({ saves, referentiel, readOnly }: { saves: DiagnosticSaves;
       ) : (
         <p data-testid="finalised-at">{`Finalisé le ${frenchDateTime(diag.finalised_at)}.`}</p>
       )}
+      <PrintBlock diag={diag} flush={saves.flushAll} />
     </div>
+  );
+}
+
+/** « Imprimer » and « Enregistrer en PDF » for both summaries; a failed print offers to save. */
+function PrintBlock({ diag, flush }: { diag: Diagnostic; flush: () => Promise<unknown> }) {
+  const backend = useBackend();
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<{ kind: "ok" | "error"; text: string; offerSave?: Audience } | null>(null);
+  const LABELS: Record<Audience, string> = { person: "le document de la personne", professional: "la version complète" };
+
+  const print = async (audience: Audience) => {
+    if (busy) return;
+    setBusy(true);
+    setMessage(null);
+    try {
+      await flush();
+      await backend.printDiagnostic(diag.id, audience);
+      setMessage({ kind: "ok", text: `Impression de ${LABELS[audience]} lancée.` });
+    } catch (raw) {
+      const e = toIpcError(raw);
+      setMessage({ kind: "error", text: e.message, offerSave: e.code === "print_failed" ? audience : undefined });
+    } finally {
+      setBusy(false);
+    }
+  };
+  const save = async (audience: Audience) => {
+    if (busy) return;
+    setBusy(true);
+    setMessage(null);
+    try {
+      await flush();
+      const name = await backend.saveDiagnosticPdf(diag.id, audience);
+      if (name) setMessage({ kind: "ok", text: `Enregistré : ${name}` });
+    } catch (raw) {
+      setMessage({ kind: "error", text: toIpcError(raw).message });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section aria-labelledby="print-title" className="print-block" data-testid="print-block">
+      <h3 id="print-title">Documents</h3>
+      <p className="hint">{fr("Le document de la personne est écrit en mots simples ; la version complète est réservée aux professionnels.")}</p>
+      <div className="row">
+        <button type="button" className="button button--primary" onClick={() => void print("person")} aria-disabled={busy || undefined} data-testid="print-person">
+          Imprimer le document de la personne
+        </button>
+        <button type="button" className="button" onClick={() => void save("person")} aria-disabled={busy || undefined} data-testid="save-person">
+          Enregistrer en PDF
+          <span className="visually-hidden"> le document de la personne</span>
+        </button>
+      </div>
+      <div className="row">
+        <button type="button" className="button" onClick={() => void print("professional")} aria-disabled={busy || undefined} data-testid="print-professional">
+          Imprimer la version complète
+        </button>
+        <button type="button" className="button" onClick={() => void save("professional")} aria-disabled={busy || undefined} data-testid="save-professional">
+          Enregistrer en PDF
+          <span className="visually-hidden"> la version complète</span>
+        </button>
+      </div>
+      <div role="status" aria-live="polite">
+        {message ? (
+          <div className={`alert ${message.kind === "ok" ? "alert--ok" : "alert--error"}`} data-testid="print-message">
+            <p>{fr(message.text)}</p>
+            {message.offerSave ? (
+              <button type="button" className="button" onClick={() => void save(message.offerSave as Audience)} data-testid="save-instead">
+                Enregistrer en PDF à la place
+              </button>
+            ) : null}
+          </div>
+        ) : null}
+      </div>
+    </section>
   );
 }
 

@@ -22,6 +22,8 @@ export interface FakeSeed {
   unlockFailure?: IpcError["code"];
   /** Delay of every answer, in milliseconds. */
   latencyMs?: number;
+  /** When false, printing fails as on a laptop without a printer. */
+  printerAvailable?: boolean;
 }
 
 export interface FakeBackend {
@@ -193,7 +195,12 @@ export function createFakeBackend(seed: FakeSeed = {}): FakeBackend {
     return fake.profile;
   }
 
-  const diagnosticStore = createDiagnosticStore({ requireUnlocked, personExists: (id) => fake.persons.has(id), newId });
+  const diagnosticStore = createDiagnosticStore({
+    requireUnlocked,
+    personExists: (id) => fake.persons.has(id),
+    newId,
+    printerAvailable: seed.printerAvailable,
+  });
   fake.diagnostics = diagnosticStore.diagnostics;
 
   function dispatch(cmd: string, args: Record<string, unknown>): unknown {

@@ -190,6 +190,8 @@ export function createDiagnosticStore(deps: {
   requireUnlocked: () => Profile;
   personExists: (id: string) => boolean;
   newId: () => string;
+  /** When false, printing fails as on a laptop without a printer. */
+  printerAvailable?: boolean;
 }): DiagnosticStore {
   const diagnostics = new Map<string, Diagnostic>();
 
@@ -244,6 +246,15 @@ export function createDiagnosticStore(deps: {
             break;
           case "co_interviewer_role":
             next.co_interviewer.role = oneOf(field, value, ["social", "employment"] as const);
+            break;
+          case "co_interviewer_contact":
+            next.co_interviewer.contact = freeText(field, value);
+            break;
+          case "caseworker_contact":
+            next.caseworker.contact = freeText(field, value);
+            break;
+          case "next_appointment":
+            next.next_appointment = freeText(field, value);
             break;
           case "person_wishes":
             next.person_words.wishes = freeText(field, value);
@@ -448,11 +459,12 @@ export function createDiagnosticStore(deps: {
           referentiel_version: REFERENTIEL.version,
           date: todayIso(),
           place: "",
-          caseworker: { name: profile.caseworker_name, structure: profile.structure_name, role: profile.role },
-          co_interviewer: { name: "", structure: "", role: null },
+          caseworker: { name: profile.caseworker_name, structure: profile.structure_name, role: profile.role, contact: "" },
+          co_interviewer: { name: "", structure: "", role: null, contact: "" },
           themes: REFERENTIEL.themes.map((t) => ({ theme: t.key, grade: "not_discussed", situations: [] })),
           notes: [],
           person_words: { wishes: "", priorities: "" },
+          next_appointment: "",
           project: {
             target_jobs: [],
             contract_types: [],
@@ -514,6 +526,22 @@ export function createDiagnosticStore(deps: {
         });
         diagnostics.set(next.id, next);
         return next;
+      }
+      case "print_diagnostic": {
+        deps.requireUnlocked();
+        get(args.id);
+        if (deps.printerAvailable === false) {
+          fail(
+            "print_failed",
+            `L’impression n’a pas pu être lancée${NNBSP}: vérifiez qu’une imprimante est branchée et choisie par défaut, ou enregistrez le document en PDF.`,
+          );
+        }
+        return null;
+      }
+      case "save_diagnostic_pdf": {
+        deps.requireUnlocked();
+        get(args.id);
+        return args.audience === "person" ? "diagnostic-Helene-Lefevre.pdf" : "diagnostic-complet-Helene-Lefevre.pdf";
       }
       default:
         return fail("internal", `Commande inconnue du faux backend${NNBSP}: ${cmd}`);

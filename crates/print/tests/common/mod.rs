@@ -70,6 +70,7 @@ pub fn minimal() -> Diagnostic {
             name: "Camille Roux".into(),
             structure: "CCAS de Villeurbanne".into(),
             role: Role::Social,
+            contact: String::new(),
         },
         referentiel::embedded(),
         now(),

@@ -104,11 +104,13 @@ pub fn sample_diagnostic(
             name: "Camille Roux".into(),
             structure: "CCAS de Villeurbanne".into(),
             role: Role::Social,
+            contact: String::new(),
         },
         co_interviewer: CoInterviewer {
             name: "Dominique Lefèvre".into(),
             structure: "France Travail Lyon Part-Dieu".into(),
             role: Some(Role::Employment),
+            contact: "04 72 00 00 00".into(),
         },
         themes: THEMES
             .iter()
@@ -176,6 +178,7 @@ pub fn sample_diagnostic(
                 status: ActionStatus::Planned,
             }],
         }],
+        next_appointment: String::new(),
         consent: Consent {
             sharing: Some(true),
             structures: vec!["France Travail Lyon Part-Dieu".into()],
