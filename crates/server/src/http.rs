@@ -1,0 +1,232 @@
+//! The HTTP API: `app(state) -> Router`, handlers as thin adapters over [`Store`], and errors
+//! as `{code, message}` responses.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use tandem_sync::{
+    ErrorBody, ErrorCode, FollowUpRequest, PullRequest, PullResponse, PushRequest, PushResponse,
+    MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION,
+};
+
+use crate::store::{Device, Store, StoreError};
+
+/// Largest batch a push may carry.
+pub const MAX_PUSH_BATCH: usize = 5_000;
+
+/// The one writer connection, shared by every request and used on the blocking pool.
+#[derive(Clone)]
+pub struct AppState {
+    store: Arc<Mutex<Store>>,
+}
+
+impl AppState {
+    pub fn new(store: Store) -> Self {
+        AppState {
+            store: Arc::new(Mutex::new(store)),
+        }
+    }
+
+    /// Runs `f` with the store on the blocking pool.
+    pub async fn with_store<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = store
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("blocking task: {e}")))?
+        .map_err(ApiError::from)
+    }
+}
+
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/v1/push", post(push))
+        .route("/v1/pull", get(pull))
+        .route("/v1/follow-up", post(follow_up))
+        .route_layer(middleware::from_fn(check_protocol));
+    Router::new()
+        .merge(api)
+        .route("/openapi.json", get(openapi))
+        .with_state(state)
+}
+
+#[derive(Debug)]
+pub enum ApiError {
+    UpgradeRequired,
+    ServerTooOld,
+    Unauthorized,
+    DeviceRevoked,
+    Forbidden,
+    BadRequest(String),
+    NotFound(&'static str),
+    Internal(String),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Forbidden => ApiError::Forbidden,
+            StoreError::BadCursor => ApiError::BadRequest("curseur invalide".into()),
+            StoreError::Invalid(what) => ApiError::BadRequest(what),
+            StoreError::NotFound(what) => ApiError::NotFound(what),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match self {
+            ApiError::UpgradeRequired => (
+                StatusCode::UPGRADE_REQUIRED,
+                ErrorCode::UpgradeRequired,
+                "Mise à jour nécessaire : cette version de Tandem ne peut plus se synchroniser \
+                 avec le serveur du territoire. Installez la dernière version."
+                    .to_string(),
+            ),
+            ApiError::ServerTooOld => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadRequest,
+                "Le serveur du territoire doit être mis à jour avant de synchroniser cette \
+                 version de Tandem."
+                    .to_string(),
+            ),
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthorized,
+                "Cet ordinateur n'est pas enregistré auprès du serveur du territoire.".to_string(),
+            ),
+            ApiError::DeviceRevoked => (
+                StatusCode::FORBIDDEN,
+                ErrorCode::DeviceRevoked,
+                "Cet ordinateur a été révoqué : ses données locales vont être effacées."
+                    .to_string(),
+            ),
+            ApiError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                ErrorCode::Forbidden,
+                "Votre structure n'a pas accès à ce dossier.".to_string(),
+            ),
+            ApiError::BadRequest(what) => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadRequest,
+                format!("Requête invalide : {what}"),
+            ),
+            ApiError::NotFound(what) => (
+                StatusCode::NOT_FOUND,
+                ErrorCode::BadRequest,
+                format!("Introuvable : {what}"),
+            ),
+            ApiError::Internal(detail) => {
+                log::error!("internal error: {detail}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorCode::Internal,
+                    "Erreur interne du serveur.".to_string(),
+                )
+            }
+        };
+        (status, Json(ErrorBody { code, message })).into_response()
+    }
+}
+
+/// Every API request names its protocol version; an older client is told to upgrade before it
+/// can send or receive anything.
+async fn check_protocol(request: Request, next: Next) -> Result<Response, ApiError> {
+    let version = request
+        .headers()
+        .get(PROTOCOL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u32>().ok());
+    match version {
+        None => Err(ApiError::UpgradeRequired),
+        Some(v) if v < MIN_PROTOCOL_VERSION => Err(ApiError::UpgradeRequired),
+        Some(v) if v > PROTOCOL_VERSION => Err(ApiError::ServerTooOld),
+        Some(_) => Ok(next.run(request).await),
+    }
+}
+
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Device, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(ApiError::Unauthorized)?
+        .trim()
+        .to_string();
+    let device = state
+        .with_store(move |store| store.authenticate(&token))
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    if device.revoked {
+        return Err(ApiError::DeviceRevoked);
+    }
+    Ok(device)
+}
+
+async fn push(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(request): Json<PushRequest>,
+) -> Result<Json<PushResponse>, ApiError> {
+    let device = authenticate(&state, &headers).await?;
+    if request.changes.len() > MAX_PUSH_BATCH {
+        return Err(ApiError::BadRequest(format!(
+            "au plus {MAX_PUSH_BATCH} modifications par envoi"
+        )));
+    }
+    let now = crate::now_ms();
+    let results = state
+        .with_store(move |store| store.push(&device, &request.changes, now))
+        .await?;
+    Ok(Json(PushResponse {
+        results,
+        server_time_ms: now as u64,
+    }))
+}
+
+async fn pull(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(request): Query<PullRequest>,
+) -> Result<Json<PullResponse>, ApiError> {
+    let device = authenticate(&state, &headers).await?;
+    let now = crate::now_ms();
+    let page = state
+        .with_store(move |store| store.pull(&device, request.cursor.as_ref(), request.limit, now))
+        .await?;
+    Ok(Json(page))
+}
+
+async fn follow_up(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(request): Json<FollowUpRequest>,
+) -> Result<StatusCode, ApiError> {
+    let device = authenticate(&state, &headers).await?;
+    let now = crate::now_ms();
+    state
+        .with_store(move |store| store.follow_up(&device, &request, now))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::DOCUMENT,
+    )
+}

@@ -1,0 +1,41 @@
+//! `tandem-server`: parses the command line and hands over to the library.
+
+use std::process::ExitCode;
+
+use tandem_server::cli::{self, Command};
+use tandem_server::http::{app, AppState};
+use tandem_server::Store;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("tandem-server: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<bool, cli::CliError> {
+    let invocation = cli::parse(args)?;
+    let data_dir = cli::data_dir(invocation.data_dir)?;
+    let mut store = Store::open(&data_dir)?;
+    match invocation.command {
+        Command::Admin(words) => cli::admin(&mut store, &words, &mut std::io::stdout().lock()),
+        Command::Serve { listen } => {
+            cli::check_listen(listen)?;
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(listen).await?;
+                eprintln!(
+                    "tandem-server: listening on http://{}",
+                    listener.local_addr()?
+                );
+                axum::serve(listener, app(AppState::new(store))).await?;
+                Ok(true)
+            })
+        }
+    }
+}
