@@ -54,8 +54,9 @@ test('a joint diagnostic with the keyboard only, signed, finalised, still finali
     await typeInto(s, 'Lieu', 'Mairie annexe de Villeurbanne');
     await typeInto(s, 'Nom et prénom', 'Karim Benali');
     await typeInto(s, 'Structure', 'France Travail Lyon Est');
-    await s.keys(Keys.TAB); // into the « Domaine » radio group (first option: social)
-    await s.keys(Keys.DOWN); // → emploi
+    await typeInto(s, 'Coordonnées', 'karim.benali@francetravail.fr');
+    await s.tabTo('the « Domaine » radio group', `el.type === 'radio' && (el.value === 'social' || el.value === 'employment')`);
+    await s.keys(Keys.DOWN); // travail social → emploi
     await s.waitFor('co-interviewer role', `return !!document.querySelector('input[type=radio][value=employment]:checked')`);
     await saved(s);
     await s.screenshot('diagnostic-interview');
