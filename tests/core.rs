@@ -589,6 +589,11 @@ mod printing {
         assert!(pdf_text(&printed).contains("Votre diagnostic"));
         let spool: Vec<_> = std::fs::read_dir(fx.data.join("print")).unwrap().collect();
         assert!(spool.is_empty(), "the spooled PDF is removed");
+
+        // A PDF left behind by a crash mid-print is removed when the app starts.
+        std::fs::write(fx.data.join("print/tandem-left.pdf"), b"%PDF").unwrap();
+        drop(fx.core());
+        assert!(!fx.data.join("print/tandem-left.pdf").exists());
     }
 
     #[test]

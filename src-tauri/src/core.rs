@@ -45,6 +45,20 @@ pub enum Audience {
     Professional,
 }
 
+/// The folder under the data folder where a PDF waits for the printing system.
+const PRINT_SPOOL: &str = "print";
+
+fn remove_spooled_pdfs(spool: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(spool) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        if entry.path().extension().is_some_and(|e| e == "pdf") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// The most job titles a ROME search returns.
 pub const ROME_LIMIT: usize = 30;
 
@@ -63,6 +77,8 @@ pub struct AppCore {
 
 impl AppCore {
     pub fn new(paths: Paths, keychain: KeychainProvider) -> Self {
+        // A print job interrupted by a crash may have left a PDF (personal data) in the spool.
+        remove_spooled_pdfs(&paths.data_dir.join(PRINT_SPOOL));
         AppCore {
             paths,
             keychain,
@@ -349,7 +365,7 @@ impl AppCore {
     /// (it holds personal data) that is removed once the system has queued the job.
     pub fn print_diagnostic(&self, id: Uuid, audience: Audience) -> Result<(), AppError> {
         let pdf = self.diagnostic_pdf(id, audience)?;
-        let spool = self.paths.data_dir.join("print");
+        let spool = self.paths.data_dir.join(PRINT_SPOOL);
         std::fs::create_dir_all(&spool)?;
         let mut file = tempfile::Builder::new()
             .prefix("tandem-")
