@@ -3,7 +3,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Query, Request, State};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -143,6 +145,61 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        log::debug!("rejected body: {rejection}");
+        let what = match rejection {
+            JsonRejection::JsonSyntaxError(_) => "le corps n'est pas du JSON valide",
+            JsonRejection::JsonDataError(_) => "le contenu ne correspond pas au format attendu",
+            JsonRejection::MissingJsonContentType(_) => {
+                "le corps doit être envoyé en application/json"
+            }
+            _ => "corps de requête illisible",
+        };
+        ApiError::BadRequest(what.into())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        log::debug!("rejected query: {rejection}");
+        ApiError::BadRequest("paramètres de requête invalides".into())
+    }
+}
+
+/// `Json` whose rejections are `{code, message}` errors (400 `bad_request`), not axum's plain
+/// text.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let Json(value) = Json::<T>::from_request(request, state).await?;
+        Ok(ApiJson(value))
+    }
+}
+
+/// `Query` whose rejections are `{code, message}` errors (400 `bad_request`).
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    Query<T>: FromRequestParts<S, Rejection = QueryRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(value) = Query::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiQuery(value))
+    }
+}
+
 /// Every API request names its protocol version; an older client is told to upgrade before it
 /// can send or receive anything.
 async fn check_protocol(request: Request, next: Next) -> Result<Response, ApiError> {
@@ -180,7 +237,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Device, A
 async fn push(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Json(request): Json<PushRequest>,
+    ApiJson(request): ApiJson<PushRequest>,
 ) -> Result<Json<PushResponse>, ApiError> {
     let device = authenticate(&state, &headers).await?;
     if request.changes.len() > MAX_PUSH_BATCH {
@@ -201,7 +258,7 @@ async fn push(
 async fn pull(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(request): Query<PullRequest>,
+    ApiQuery(request): ApiQuery<PullRequest>,
 ) -> Result<Json<PullResponse>, ApiError> {
     let device = authenticate(&state, &headers).await?;
     let now = crate::now_ms();
@@ -214,7 +271,7 @@ async fn pull(
 async fn follow_up(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Json(request): Json<FollowUpRequest>,
+    ApiJson(request): ApiJson<FollowUpRequest>,
 ) -> Result<StatusCode, ApiError> {
     let device = authenticate(&state, &headers).await?;
     let now = crate::now_ms();

@@ -36,7 +36,7 @@ pub(crate) const DOCUMENT: &str = r##"{
         "outcome": { "type": "string", "enum": ["applied", "duplicate", "conflict", "refused"] },
         "version": { "type": "integer", "format": "int64" },
         "winner": { "type": "string", "format": "uuid" },
-        "reason": { "type": "string", "enum": ["forbidden", "clock_ahead", "wrong_device", "invalid"] } } },
+        "reason": { "type": "string", "enum": ["forbidden", "clock_ahead", "wrong_device", "invalid", "finalised", "social_only"] } } },
       "PushResponse": { "type": "object", "required": ["results", "server_time_ms"], "properties": {
         "results": { "type": "array", "items": { "$ref": "#/components/schemas/MutationResult" } },
         "server_time_ms": { "type": "integer", "format": "int64" } } },

@@ -509,6 +509,24 @@ fn apply_change(
     if owner.as_ref().is_some_and(|owner| *owner != person) {
         return refused(RefusalReason::Invalid);
     }
+    let register = register_key(
+        &change.entity,
+        &change.field,
+        &change.value,
+        change.mutation_id,
+    );
+    let note_id = note_of(change, &register);
+    if change.entity == ENTITY_DIAGNOSTIC {
+        if owner.is_some() && is_finalised(conn, change.record_id)? {
+            return refused(RefusalReason::Finalised);
+        }
+        if device.role == Role::Employment
+            && writes_social_only_note(conn, change, note_id.as_deref())?
+            && !shares_social_notes(conn, change.person_id, device.structure_id)?
+        {
+            return refused(RefusalReason::SocialOnly);
+        }
+    }
 
     let seq = db::next_seq(conn)?;
     if !person_exists {
@@ -531,13 +549,6 @@ fn apply_change(
         )?
         .execute(params![change.entity, change.record_id.to_string(), person])?;
     }
-    let register = register_key(
-        &change.entity,
-        &change.field,
-        &change.value,
-        change.mutation_id,
-    );
-    let note_id = note_of(change, &register);
     conn.prepare_cached(
         "INSERT INTO changes (seq, mutation_id, entity, record_id, person_id, field, register,
                               value, base_version, hlc_wall, hlc_counter, hlc_node, device_id,
@@ -565,6 +576,11 @@ fn apply_change(
     let state = load_register(conn, &change.entity, change.record_id, &register)?;
     if let Some(note_id) = &note_id {
         refresh_note(conn, &change.entity, change.record_id, note_id)?;
+    }
+    if change.entity == ENTITY_DIAGNOSTIC && change.field == "create" {
+        for note_id in created_notes(&change.value) {
+            refresh_note(conn, &change.entity, change.record_id, &note_id)?;
+        }
     }
     let conflict = state.conflict();
     match &conflict {
@@ -659,7 +675,97 @@ fn load_register(
     Ok(state)
 }
 
-/// A note is social-only per its winning `set_note_visibility`, else per its `add_note`.
+/// Whether the server has applied a `finalise` of this diagnostic, or a `create` of it already
+/// finalised: from then on it never changes.
+fn is_finalised(conn: &Connection, record_id: Uuid) -> Result<bool, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT field, value FROM changes
+         WHERE entity = ?1 AND record_id = ?2 AND register IN ('finalise', 'create')",
+    )?;
+    let mut rows = stmt.query(params![ENTITY_DIAGNOSTIC, record_id.to_string()])?;
+    while let Some(row) = rows.next()? {
+        let field: String = row.get(0)?;
+        if field == "finalise" {
+            return Ok(true);
+        }
+        let value: String = row.get(1)?;
+        let value: serde_json::Value =
+            serde_json::from_str(&value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if value.get("status").and_then(serde_json::Value::as_str) == Some("finalised") {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn is_social_only(value: &serde_json::Value) -> bool {
+    value.get("visibility").and_then(serde_json::Value::as_str) == Some("social_only")
+}
+
+/// Whether a diagnostic change creates a note reserved to the social field, makes a note so, or
+/// touches a note that already is.
+fn writes_social_only_note(
+    conn: &Connection,
+    change: &Change,
+    note_id: Option<&str>,
+) -> Result<bool, StoreError> {
+    let creates = match change.field.as_str() {
+        "add_note" | "set_note_visibility" => is_social_only(&change.value),
+        "create" => change
+            .value
+            .get("notes")
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(|notes| notes.iter().any(is_social_only)),
+        _ => false,
+    };
+    if creates {
+        return Ok(true);
+    }
+    let Some(note_id) = note_id else {
+        return Ok(false);
+    };
+    Ok(conn
+        .prepare_cached("SELECT social_only FROM notes WHERE note_id = ?1")?
+        .query_row([note_id], |row| row.get::<_, bool>(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// Whether the person lets this structure's employment professionals see social notes.
+fn shares_social_notes(
+    conn: &Connection,
+    person: Uuid,
+    structure: Uuid,
+) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT share_social_notes FROM follow_up
+             WHERE person_id = ?1 AND structure_id = ?2 AND consent = 1",
+        )?
+        .query_row(params![person.to_string(), structure.to_string()], |row| {
+            row.get::<_, bool>(0)
+        })
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// The ids of the notes a whole-diagnostic value (`create`) carries.
+fn created_notes(value: &serde_json::Value) -> Vec<String> {
+    value
+        .get("notes")
+        .and_then(serde_json::Value::as_array)
+        .map(|notes| {
+            notes
+                .iter()
+                .filter_map(|note| note.get("id").and_then(serde_json::Value::as_str))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A note is social-only per its winning `set_note_visibility`, else per its `add_note`, else
+/// per the diagnostic's `create` that carried it.
 fn refresh_note(
     conn: &Connection,
     entity: &str,
@@ -676,9 +782,24 @@ fn refresh_note(
                 .map(|v| v == "social_only")
         }))
     };
+    let from_create = || -> Result<Option<bool>, StoreError> {
+        let state = load_register(conn, entity, record_id, "create")?;
+        Ok(state.winner().and_then(|w| {
+            w.change
+                .value
+                .get("notes")
+                .and_then(serde_json::Value::as_array)?
+                .iter()
+                .find(|note| note.get("id").and_then(serde_json::Value::as_str) == Some(note_id))
+                .map(is_social_only)
+        }))
+    };
     let social_only = match visibility(format!("note/{note_id}/visibility"))? {
         Some(v) => Some(v),
-        None => visibility(format!("note/{note_id}"))?,
+        None => match visibility(format!("note/{note_id}"))? {
+            Some(v) => Some(v),
+            None => from_create()?,
+        },
     };
     if let Some(social_only) = social_only {
         conn.prepare_cached(
@@ -696,6 +817,6 @@ fn redact_social_notes(change: &mut Change) {
         return;
     }
     if let Some(notes) = change.value.get_mut("notes").and_then(|n| n.as_array_mut()) {
-        notes.retain(|note| note.get("visibility").and_then(|v| v.as_str()) != Some("social_only"));
+        notes.retain(|note| !is_social_only(note));
     }
 }

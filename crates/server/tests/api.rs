@@ -3,9 +3,9 @@
 mod common;
 
 use common::{change, change_at, diagnostic_edit, now_ms, Server};
-use serde_json::json;
+use serde_json::{json, Value};
 use tandem_server::Role;
-use tandem_sync::{Outcome, RefusalReason};
+use tandem_sync::{Change, Outcome, RefusalReason};
 use uuid::Uuid;
 
 fn versions(response: &tandem_sync::PushResponse) -> Vec<u64> {
@@ -521,4 +521,288 @@ fn plain_http_is_refused_off_loopback_and_admin_commands_work() {
         status.contains("structures 1") && status.contains("devices 1 (1 revoked)"),
         "{status}"
     );
+}
+
+fn refused(reason: RefusalReason) -> Outcome {
+    Outcome::Refused { reason }
+}
+
+/// A whole-diagnostic `create`, journalled like the app does: field = "create", value = the
+/// diagnostic (only the parts the server looks at).
+fn diagnostic_create(dev: &common::Dev, person: Uuid, diagnostic: Uuid, value: Value) -> Change {
+    Change {
+        entity: "diagnostic".into(),
+        record_id: diagnostic,
+        field: "create".into(),
+        value,
+        ..change(dev, person, "", Value::Null, None)
+    }
+}
+
+#[tokio::test]
+async fn a_finalised_diagnostic_never_changes_again() {
+    let server = Server::start().await;
+    let (s1, s2) = (server.structure("A").await, server.structure("B").await);
+    let a = server.device(s1, Role::Social).await;
+    let b = server.device(s2, Role::Social).await;
+    let person = Uuid::now_v7();
+    let diag = Uuid::now_v7();
+    let set_place = |dev: &common::Dev, place: &str| {
+        diagnostic_edit(
+            dev,
+            person,
+            diag,
+            json!({"kind": "set_field", "field": "place", "value": place}),
+        )
+    };
+    let finalise = diagnostic_edit(&a, person, diag, json!({"kind": "finalise"}));
+    // In one batch: edits before the finalise apply, the one after it is refused.
+    let batch = vec![
+        set_place(&a, "CCAS"),
+        finalise.clone(),
+        set_place(&a, "late"),
+    ];
+    let outcomes: Vec<_> = server
+        .push(&a, &batch)
+        .await
+        .results
+        .into_iter()
+        .map(|r| r.outcome)
+        .collect();
+    assert!(matches!(outcomes[0], Outcome::Applied { .. }));
+    assert!(matches!(outcomes[1], Outcome::Applied { .. }));
+    assert_eq!(outcomes[2], refused(RefusalReason::Finalised));
+    let before = journal(&server);
+    assert_eq!(before.len(), 2);
+    // Later, from any structure with access, whatever the edit: refused, nothing journalled.
+    assert_eq!(server.follow_up(&a, person, s2, true, true).await, 204);
+    let note = json!({"kind": "add_note", "id": Uuid::now_v7(), "theme": null,
+                      "author": "caseworker", "visibility": "shared", "text": "après"});
+    let later = vec![
+        set_place(&b, "Mairie"),
+        diagnostic_edit(&b, person, diag, note),
+        diagnostic_edit(&b, person, diag, json!({"kind": "finalise"})),
+        diagnostic_create(
+            &b,
+            person,
+            diag,
+            json!({"id": diag, "status": "draft", "notes": []}),
+        ),
+    ];
+    let response = server.push(&b, &later).await;
+    for result in &response.results {
+        assert_eq!(result.outcome, refused(RefusalReason::Finalised));
+    }
+    assert_eq!(journal(&server).len(), before.len());
+    // A replay of the finalise itself is still a duplicate.
+    assert_eq!(
+        server.push(&a, &[finalise]).await.results[0].outcome,
+        Outcome::Duplicate { version: 2 }
+    );
+    // A diagnostic created already finalised is closed from its first change.
+    let closed = Uuid::now_v7();
+    let create = diagnostic_create(
+        &a,
+        person,
+        closed,
+        json!({"id": closed, "status": "finalised", "notes": []}),
+    );
+    assert!(matches!(
+        server.push(&a, &[create]).await.results[0].outcome,
+        Outcome::Applied { .. }
+    ));
+    let edit = diagnostic_edit(
+        &a,
+        person,
+        closed,
+        json!({"kind": "set_grade", "theme": "logement", "grade": 2}),
+    );
+    assert_eq!(
+        server.push(&a, &[edit]).await.results[0].outcome,
+        refused(RefusalReason::Finalised)
+    );
+    // Other records of the person are not affected.
+    let phone = change(&a, person, "phone", json!("06"), None);
+    assert!(matches!(
+        server.push(&a, &[phone]).await.results[0].outcome,
+        Outcome::Applied { .. }
+    ));
+    // Nothing refused was audited as written: one write row per applying push.
+    let writes: i64 = server
+        .db()
+        .query_row(
+            "SELECT count(*) FROM audit WHERE action = 'write' AND record LIKE 'diagnostic:%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(writes, 2);
+}
+
+#[tokio::test]
+async fn an_employment_device_may_not_write_social_only_notes_without_consent() {
+    let server = Server::start().await;
+    let (s1, s2) = (
+        server.structure("CCAS").await,
+        server.structure("Mission locale").await,
+    );
+    let a = server.device(s1, Role::Social).await;
+    let e = server.device(s2, Role::Employment).await;
+    let person = Uuid::now_v7();
+    let diag = Uuid::now_v7();
+    let add = |dev: &common::Dev, id: Uuid, visibility: &str| {
+        diagnostic_edit(
+            dev,
+            person,
+            diag,
+            json!({"kind": "add_note", "id": id, "theme": null, "author": "caseworker",
+                   "visibility": visibility, "text": "..."}),
+        )
+    };
+    let edit = |dev: &common::Dev, id: Uuid, text: &str| {
+        diagnostic_edit(
+            dev,
+            person,
+            diag,
+            json!({"kind": "edit_note", "id": id, "text": text}),
+        )
+    };
+    let visibility = |dev: &common::Dev, id: Uuid, visibility: &str| {
+        diagnostic_edit(
+            dev,
+            person,
+            diag,
+            json!({"kind": "set_note_visibility", "id": id, "visibility": visibility}),
+        )
+    };
+    let (social, shared) = (Uuid::now_v7(), Uuid::now_v7());
+    server
+        .push(
+            &a,
+            &[add(&a, social, "social_only"), add(&a, shared, "shared")],
+        )
+        .await;
+    assert_eq!(server.follow_up(&a, person, s2, true, false).await, 204);
+    let before = journal(&server).len();
+
+    // Creating, editing, removing, unveiling a social-only note, or making one: refused.
+    let other = Uuid::now_v7();
+    let note_in_create = Uuid::now_v7();
+    let attempts = vec![
+        add(&e, Uuid::now_v7(), "social_only"),
+        edit(&e, social, "changed"),
+        visibility(&e, social, "shared"),
+        diagnostic_edit(
+            &e,
+            person,
+            diag,
+            json!({"kind": "remove_note", "id": social}),
+        ),
+        visibility(&e, shared, "social_only"),
+        diagnostic_create(
+            &e,
+            person,
+            other,
+            json!({"id": other, "status": "draft", "notes": [
+                {"id": note_in_create, "visibility": "social_only", "text": "..."}]}),
+        ),
+    ];
+    let response = server.push(&e, &attempts).await;
+    for (i, result) in response.results.iter().enumerate() {
+        assert_eq!(
+            result.outcome,
+            refused(RefusalReason::SocialOnly),
+            "attempt {i}"
+        );
+    }
+    assert_eq!(journal(&server).len(), before);
+    // Shared notes stay open to it.
+    let ok = vec![add(&e, Uuid::now_v7(), "shared"), edit(&e, shared, "ok")];
+    for result in server.push(&e, &ok).await.results {
+        assert!(matches!(result.outcome, Outcome::Applied { .. }));
+    }
+
+    // A social-only note carried by a `create` is protected (and hidden) as well.
+    let (carried, carried_note) = (Uuid::now_v7(), Uuid::now_v7());
+    let create = diagnostic_create(
+        &a,
+        person,
+        carried,
+        json!({"id": carried, "status": "draft", "notes": [
+            {"id": carried_note, "visibility": "social_only", "text": "secret"}]}),
+    );
+    let social_edit = diagnostic_edit(
+        &a,
+        person,
+        carried,
+        json!({"kind": "edit_note", "id": carried_note, "text": "still secret"}),
+    );
+    server.push(&a, &[create, social_edit]).await;
+    let attempt = diagnostic_edit(
+        &e,
+        person,
+        carried,
+        json!({"kind": "edit_note", "id": carried_note, "text": "x"}),
+    );
+    assert_eq!(
+        server.push(&e, &[attempt]).await.results[0].outcome,
+        refused(RefusalReason::SocialOnly)
+    );
+    let (_, pulled, _) = server.pull_all(&e, None, 100).await;
+    assert!(pulled
+        .iter()
+        .all(|c| !c.change.value.to_string().contains("secret")));
+
+    // Once the person shares social notes with the structure, it may.
+    assert_eq!(server.follow_up(&a, person, s2, true, true).await, 204);
+    let response = server
+        .push(
+            &e,
+            &[
+                edit(&e, social, "changed"),
+                add(&e, Uuid::now_v7(), "social_only"),
+            ],
+        )
+        .await;
+    for result in response.results {
+        assert!(matches!(result.outcome, Outcome::Applied { .. }));
+    }
+}
+
+#[tokio::test]
+async fn malformed_bodies_get_the_protocol_error_body() {
+    let server = Server::start().await;
+    let s = server.structure("A").await;
+    let a = server.device(s, Role::Social).await;
+    let cases = [
+        ("POST", "/v1/push", "{not json".to_string()),
+        ("POST", "/v1/push", json!({"changes": "none"}).to_string()),
+        (
+            "POST",
+            "/v1/push",
+            json!({"changes": [{"entity": 3}]}).to_string(),
+        ),
+        ("POST", "/v1/push", String::new()),
+        (
+            "POST",
+            "/v1/follow-up",
+            json!({"person_id": "x"}).to_string(),
+        ),
+        ("GET", "/v1/pull?limit=many", String::new()),
+    ];
+    for (method, path, body) in cases {
+        let (status, reply) = server
+            .call_raw(method, path, Some(&a.token), Some("1"), body.clone())
+            .await;
+        assert_eq!(status, 400, "{path} {body}: {reply}");
+        assert_eq!(reply["code"], "bad_request", "{path} {body}: {reply}");
+        assert!(
+            reply["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Requête invalide : "),
+            "{reply}"
+        );
+    }
+    assert!(journal(&server).is_empty());
 }

@@ -76,6 +76,11 @@ pub enum RefusalReason {
     WrongDevice,
     /// An unknown entity, or a record that belongs to another person.
     Invalid,
+    /// The diagnostic was finalised: it never changes again (an amendment is a new diagnostic).
+    Finalised,
+    /// A note reserved to the social field, written by an employment device whose structure the
+    /// person has not allowed to see social notes.
+    SocialOnly,
 }
 
 /// Query of `GET /v1/pull`.
@@ -193,5 +198,15 @@ mod tests {
         };
         let json = serde_json::to_value(&body).unwrap();
         assert_eq!(json["code"], "upgrade_required");
+    }
+
+    #[test]
+    fn refusal_reasons_are_snake_case() {
+        for (reason, text) in [
+            (RefusalReason::Finalised, "finalised"),
+            (RefusalReason::SocialOnly, "social_only"),
+        ] {
+            assert_eq!(serde_json::to_value(reason).unwrap(), text);
+        }
     }
 }

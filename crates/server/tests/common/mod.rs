@@ -77,6 +77,20 @@ impl Server {
         protocol: Option<&str>,
         body: Option<Value>,
     ) -> (u16, Value) {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        self.call_raw(method, path, token, protocol, body).await
+    }
+
+    /// Any request with a raw body; returns the status and the JSON body (Null when empty,
+    /// a JSON string when the answer is not JSON).
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        protocol: Option<&str>,
+        body: String,
+    ) -> (u16, Value) {
         let mut request = hyper::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base))
@@ -87,7 +101,6 @@ impl Server {
         if let Some(protocol) = protocol {
             request = request.header(PROTOCOL_HEADER, protocol);
         }
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
         let response = self
             .client
             .request(request.body(Full::new(Bytes::from(body))).unwrap())
