@@ -120,7 +120,9 @@ cmd_test() {
   say "UI flow and accessibility tests (Chromium, fake backend)"
   (cd ui && npm run test:ui)
   say "end to end: the real app window through WebKitWebDriver"
-  cargo build -p tandem --locked
+  # `cargo test` above built the app binary (the root package has integration tests), with the
+  # workspace's feature set; a separate `cargo build -p tandem` would rebuild many dependencies.
+  test -x "$CARGO_TARGET_DIR/debug/tandem"
   TANDEM_APP_BINARY="$CARGO_TARGET_DIR/debug/tandem" bash tests/e2e/run.sh
   say "all tests passed"
 }
