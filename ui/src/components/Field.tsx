@@ -49,14 +49,7 @@ export function TextField({
         aria-describedby={describedBy}
         onChange={(e) => onValueChange(e.target.value, e.target)}
       />
-      {error ? (
-        <p className="error" id={errorId}>
-          <span aria-hidden="true" className="error__icon">
-            !
-          </span>
-          {fr(error)}
-        </p>
-      ) : null}
+      <FieldError id={errorId} error={error} />
       {after}
     </div>
   );
@@ -95,14 +88,7 @@ export function CheckboxField({ label, checked, onCheckedChange, hint, error, na
           {text(hint)}
         </p>
       ) : null}
-      {error ? (
-        <p className="error" id={errorId}>
-          <span aria-hidden="true" className="error__icon">
-            !
-          </span>
-          {fr(error)}
-        </p>
-      ) : null}
+      <FieldError id={errorId} error={error} />
     </div>
   );
 }
@@ -148,14 +134,7 @@ export function TextAreaField({ label, value, onValueChange, onBlur, hint, error
         onChange={(e) => onValueChange(e.target.value)}
         onBlur={onBlur}
       />
-      {error ? (
-        <p className="error" id={errorId}>
-          <span aria-hidden="true" className="error__icon">
-            !
-          </span>
-          {fr(error)}
-        </p>
-      ) : null}
+      <FieldError id={errorId} error={error} />
     </div>
   );
 }
@@ -199,14 +178,20 @@ export function RadioGroupField({ legend, name, value, options, onValueChange, h
           </div>
         ))}
       </div>
-      {error ? (
-        <p className="error" id={errorId}>
-          <span aria-hidden="true" className="error__icon">
-            !
-          </span>
-          {fr(error)}
-        </p>
-      ) : null}
+      <FieldError id={errorId} error={error} />
     </fieldset>
+  );
+}
+
+/** The French message under a refused field, referenced by the field's aria-describedby. */
+function FieldError({ id, error }: { id: string; error?: string | null }) {
+  if (!error) return null;
+  return (
+    <p className="error" id={id}>
+      <span aria-hidden="true" className="error__icon">
+        !
+      </span>
+      {fr(error)}
+    </p>
   );
 }
