@@ -131,6 +131,8 @@ cmd_bench() {
   ensure_packages "${BUILD_PACKAGES[@]}"
   ensure_rust
   cargo run --release --locked -p tandem --example bench
+  # 500 laptops syncing at once against the territory server (SQLite; --database-url for PostgreSQL).
+  cargo run --release --locked -p tandem-server --example load
 }
 
 case "${1:-}" in

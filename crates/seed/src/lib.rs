@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 mod diagnostics;
 mod sample_pdf;
+pub mod territory;
 
 pub use diagnostics::synthetic_diagnostics;
 pub use sample_pdf::{write_sample_pdfs, SampleError};

@@ -4,6 +4,12 @@
 //!
 //! `tandem-seed --sample-pdf DIR [--seed S]`: writes `DIR/person.pdf` and
 //! `DIR/professional.pdf`, the printed summaries of a full synthetic diagnostic.
+//!
+//! `tandem-seed territory --data-dir DIR [--database-url URL] --structures N --caseworkers M
+//! --persons P [--seed S] [--no-diagnostics]`: fills a territory server's database through the
+//! server's library and writes the devices' tokens to `DIR/seed-tokens.tsv`.
+
+mod territory_cli;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +20,9 @@ use rand::RngCore;
 use tandem_store::{CaseFile, StoreError};
 use zeroize::Zeroizing;
 
-const USAGE: &str = "usage: tandem-seed --persons N --out PATH [--print-key] [--seed S]\n       tandem-seed --sample-pdf DIR [--seed S]";
+const USAGE: &str = "usage: tandem-seed --persons N --out PATH [--print-key] [--seed S]
+       tandem-seed --sample-pdf DIR [--seed S]
+       tandem-seed territory --data-dir DIR [--database-url URL] --structures N --caseworkers M --persons P [--seed S] [--no-diagnostics]";
 
 struct Args {
     persons: usize,
@@ -70,7 +78,18 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
 
 #[allow(clippy::print_stdout)] // printing the key on stdout is this tool's job, on request
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
+    let mut raw = std::env::args().skip(1).peekable();
+    if raw.peek().map(String::as_str) == Some("territory") {
+        raw.next();
+        return match territory_cli::parse(raw) {
+            Ok(args) => territory_cli::run(&args),
+            Err(message) => {
+                eprintln!("tandem-seed: {message}\n{USAGE}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let args = match parse_args(raw) {
         Ok(args) => args,
         Err(message) => {
             eprintln!("tandem-seed: {message}\n{USAGE}");

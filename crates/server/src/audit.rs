@@ -1,11 +1,11 @@
 //! The append-only, hash-chained audit log: each row's hash covers the previous row's hash and
 //! the row itself, so changing or deleting a row breaks the chain from there on.
 
-use rusqlite::{params, Connection};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::hex;
+use crate::db::{Db, DbError};
+use crate::{args, hex};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -40,41 +40,31 @@ fn row_hash(
     hex(&hasher.finalize())
 }
 
-/// Appends one row; call inside the transaction whose reads or writes it records.
+/// The device id audit rows carry for what an administrator does from the command line
+/// (an erasure): the nil UUID, which no device has.
+pub const ADMIN: Uuid = Uuid::nil();
+
+/// Appends one row; call inside the transaction whose reads or writes it records (writers are
+/// serialised, so reading the last row and appending after it cannot race).
 pub(crate) fn append(
-    conn: &Connection,
+    db: &mut Db,
     at_ms: i64,
     device: Uuid,
     action: Action,
     record: &str,
-) -> rusqlite::Result<()> {
-    let last: Option<(i64, String)> = conn
-        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
-        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
-        .map(Some)
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })?;
+) -> Result<(), DbError> {
+    let last = db.query_opt("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &[])?;
     let (seq, prev_hash) = match last {
-        Some((seq, hash)) => (seq + 1, hash),
+        Some(row) => (row.int(0)? + 1, row.text(1)?),
         None => (1, GENESIS.to_string()),
     };
     let device = device.to_string();
     let hash = row_hash(&prev_hash, seq, at_ms, &device, action.as_str(), record);
-    conn.prepare_cached(
+    db.execute(
         "INSERT INTO audit (seq, at_ms, device_id, action, record, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        seq,
-        at_ms,
-        device,
-        action.as_str(),
-        record,
-        prev_hash,
-        hash
-    ])?;
+        args![seq, at_ms, device, action.as_str(), record, prev_hash, hash],
+    )?;
     Ok(())
 }
 
@@ -90,22 +80,21 @@ pub enum Verdict {
     },
 }
 
-pub fn verify(conn: &Connection) -> rusqlite::Result<Verdict> {
-    let mut stmt = conn.prepare(
+pub fn verify(db: &mut Db) -> Result<Verdict, DbError> {
+    let rows = db.query(
         "SELECT seq, at_ms, device_id, action, record, prev_hash, hash FROM audit ORDER BY seq",
+        &[],
     )?;
-    let mut rows = stmt.query([])?;
-    let mut expected_seq = 1;
     let mut prev = GENESIS.to_string();
     let mut count = 0;
-    while let Some(row) = rows.next()? {
-        let seq: i64 = row.get(0)?;
-        let at_ms: i64 = row.get(1)?;
-        let device: String = row.get(2)?;
-        let action: String = row.get(3)?;
-        let record: String = row.get(4)?;
-        let prev_hash: String = row.get(5)?;
-        let hash: String = row.get(6)?;
+    for (expected_seq, row) in (1..).zip(rows) {
+        let seq = row.int(0)?;
+        let at_ms = row.int(1)?;
+        let device = row.text(2)?;
+        let action = row.text(3)?;
+        let record = row.text(4)?;
+        let prev_hash = row.text(5)?;
+        let hash = row.text(6)?;
         if seq != expected_seq
             || prev_hash != prev
             || hash != row_hash(&prev_hash, seq, at_ms, &device, &action, &record)
@@ -116,7 +105,6 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verdict> {
             });
         }
         prev = hash;
-        expected_seq += 1;
         count += 1;
     }
     Ok(Verdict::Intact { rows: count })

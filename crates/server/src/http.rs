@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use tandem_sync::{
-    ErrorBody, ErrorCode, FollowUpRequest, PullRequest, PullResponse, PushRequest, PushResponse,
-    MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, FollowUpRequest, PullRequest, PullResponse,
+    PushRequest, PushResponse, MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION,
 };
 
 use crate::store::{Device, Store, StoreError};
@@ -58,6 +58,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/push", post(push))
         .route("/v1/pull", get(pull))
         .route("/v1/follow-up", post(follow_up))
+        .route("/v1/enrol", post(enrol))
         .route_layer(middleware::from_fn(check_protocol));
     Router::new()
         .merge(api)
@@ -72,6 +73,7 @@ pub enum ApiError {
     Unauthorized,
     DeviceRevoked,
     Forbidden,
+    InvalidCode,
     BadRequest(String),
     NotFound(&'static str),
     Internal(String),
@@ -81,6 +83,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Forbidden => ApiError::Forbidden,
+            StoreError::InvalidCode => ApiError::InvalidCode,
             StoreError::BadCursor => ApiError::BadRequest("curseur invalide".into()),
             StoreError::Invalid(what) => ApiError::BadRequest(what),
             StoreError::NotFound(what) => ApiError::NotFound(what),
@@ -121,6 +124,13 @@ impl IntoResponse for ApiError {
                 StatusCode::FORBIDDEN,
                 ErrorCode::Forbidden,
                 "Votre structure n'a pas accès à ce dossier.".to_string(),
+            ),
+            ApiError::InvalidCode => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidCode,
+                "Ce code d'enrôlement est inconnu, déjà utilisé ou expiré. Demandez un nouveau \
+                 code à l'administrateur du serveur du territoire."
+                    .to_string(),
             ),
             ApiError::BadRequest(what) => (
                 StatusCode::BAD_REQUEST,
@@ -279,6 +289,23 @@ async fn follow_up(
         .with_store(move |store| store.follow_up(&device, &request, now))
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Trades a one-time enrolment code for a device credential. No bearer token: the code is the
+/// credential.
+async fn enrol(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<EnrolRequest>,
+) -> Result<Json<EnrolResponse>, ApiError> {
+    let now = crate::now_ms();
+    let result = state
+        .with_store(move |store| store.enrol(&request.code, &request.device_name, now))
+        .await;
+    if let Err(ApiError::InvalidCode) = &result {
+        // Never the code itself: it is a credential.
+        log::info!("enrolment refused: unknown, used or expired code");
+    }
+    Ok(Json(result?))
 }
 
 async fn openapi() -> impl IntoResponse {

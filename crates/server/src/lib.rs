@@ -7,6 +7,7 @@ pub mod db;
 pub mod http;
 mod openapi;
 pub mod store;
+pub mod tls;
 
 pub use store::{Device, Role, Store, StoreError};
 

@@ -21,19 +21,38 @@ fn main() -> ExitCode {
 fn run(args: &[String]) -> Result<bool, cli::CliError> {
     let invocation = cli::parse(args)?;
     let data_dir = cli::data_dir(invocation.data_dir)?;
-    let mut store = Store::open(&data_dir)?;
+    let mut store = match &invocation.database_url {
+        Some(url) => Store::open_postgres(url)?,
+        None => Store::open(&data_dir)?,
+    };
     match invocation.command {
         Command::Admin(words) => cli::admin(&mut store, &words, &mut std::io::stdout().lock()),
-        Command::Serve { listen } => {
-            cli::check_listen(listen)?;
+        Command::Serve { listen, tls } => {
+            cli::check_listen(listen, tls.is_some())?;
+            // Read and check the certificate before binding: a bad pair never starts serving.
+            let tls = tls
+                .map(|files| tandem_server::tls::load_server_config(&files.cert, &files.key))
+                .transpose()?;
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
-                eprintln!(
-                    "tandem-server: listening on http://{}",
-                    listener.local_addr()?
-                );
-                axum::serve(listener, app(AppState::new(store))).await?;
+                let router = app(AppState::new(store));
+                match tls {
+                    Some(config) => {
+                        eprintln!(
+                            "tandem-server: listening on https://{}",
+                            listener.local_addr()?
+                        );
+                        tandem_server::tls::serve(listener, router, config).await;
+                    }
+                    None => {
+                        eprintln!(
+                            "tandem-server: listening on http://{}",
+                            listener.local_addr()?
+                        );
+                        axum::serve(listener, router).await?;
+                    }
+                }
                 Ok(true)
             })
         }

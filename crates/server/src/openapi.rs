@@ -7,7 +7,7 @@ pub(crate) const DOCUMENT: &str = r##"{
   "info": {
     "title": "Tandem territory server",
     "version": "1",
-    "description": "Sync protocol version 1. Every /v1 request carries the header `tandem-protocol: 1` and `Authorization: Bearer <device token>`. See docs/sync-protocol.md."
+    "description": "Sync protocol version 1. Every /v1 request carries the header `tandem-protocol: 1` and, except /v1/enrol, `Authorization: Bearer <device token>`. See docs/sync-protocol.md."
   },
   "components": {
     "securitySchemes": { "device": { "type": "http", "scheme": "bearer" } },
@@ -51,8 +51,19 @@ pub(crate) const DOCUMENT: &str = r##"{
         "structure_id": { "type": "string", "format": "uuid" },
         "consent": { "type": "boolean" },
         "share_social_notes": { "type": "boolean" } } },
+      "EnrolRequest": { "type": "object", "required": ["code", "device_name"], "properties": {
+        "code": { "type": "string", "description": "One-time code from `admin enrolment add`, e.g. `7KQ4-M2XH-PW9C-3RTA`; case, spaces and dashes do not matter." },
+        "device_name": { "type": "string", "description": "1 to 200 characters, shown in `admin status`." } } },
+      "EnrolResponse": { "type": "object", "required": ["device_id", "token", "structure_id", "structure_name", "caseworker_name", "role", "server_time_ms"], "properties": {
+        "device_id": { "type": "string", "format": "uuid" },
+        "token": { "type": "string", "description": "The device credential (bearer token); the server keeps only its hash." },
+        "structure_id": { "type": "string", "format": "uuid" },
+        "structure_name": { "type": "string" },
+        "caseworker_name": { "type": "string" },
+        "role": { "type": "string", "enum": ["social", "employment"] },
+        "server_time_ms": { "type": "integer", "format": "int64" } } },
       "Error": { "type": "object", "required": ["code", "message"], "properties": {
-        "code": { "type": "string", "enum": ["upgrade_required", "unauthorized", "device_revoked", "forbidden", "bad_request", "internal"] },
+        "code": { "type": "string", "enum": ["upgrade_required", "unauthorized", "device_revoked", "forbidden", "bad_request", "invalid_code", "internal"] },
         "message": { "type": "string", "description": "French, for the user." } } }
     },
     "responses": {
@@ -85,6 +96,14 @@ pub(crate) const DOCUMENT: &str = r##"{
       "responses": { "204": { "description": "Done." },
         "401": { "$ref": "#/components/responses/Error" }, "403": { "$ref": "#/components/responses/Error" },
         "404": { "$ref": "#/components/responses/Error" }, "426": { "$ref": "#/components/responses/Error" } } } },
+    "/v1/enrol": { "post": {
+      "summary": "Trade a one-time enrolment code for a device credential. No bearer token: the code is the credential; it works once, before it expires.",
+      "security": [],
+      "parameters": [ { "$ref": "#/components/parameters/Protocol" } ],
+      "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EnrolRequest" } } } },
+      "responses": {
+        "200": { "description": "Enrolled.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EnrolResponse" } } } },
+        "400": { "$ref": "#/components/responses/Error" }, "426": { "$ref": "#/components/responses/Error" } } } },
     "/openapi.json": { "get": { "summary": "This document.", "security": [],
       "responses": { "200": { "description": "OpenAPI 3 document." } } } }
   }

@@ -1,24 +1,25 @@
 //! Everything the server does to its database, synchronously: the HTTP layer runs these on the
-//! blocking pool, holding the one writer connection.
+//! blocking pool, holding the one connection. The SQL is the shared dialect of [`crate::db`], so
+//! the same code runs on SQLite and PostgreSQL.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sha2::{Digest, Sha256};
 use tandem_sync::{
-    register_key, Change, Cursor, FollowUpRequest, Hlc, MutationResult, Outcome, PullResponse,
-    RefusalReason, Register, Versioned, ENTITY_DIAGNOSTIC, ENTITY_PERSON,
+    register_key, Change, Cursor, EnrolResponse, FollowUpRequest, Hlc, MutationResult, Outcome,
+    PullResponse, RefusalReason, Register, Versioned, ENTITY_DIAGNOSTIC, ENTITY_PERSON,
 };
 use uuid::Uuid;
 
 use crate::audit::{self, Action};
-use crate::{db, hex};
+use crate::db::{self, Db, DbError, Row, Target};
+use crate::{args, hex};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Db(#[from] DbError),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("malformed cursor")]
@@ -27,6 +28,9 @@ pub enum StoreError {
     Forbidden,
     #[error("invalid: {0}")]
     Invalid(String),
+    /// An enrolment code that is unknown, already used or expired.
+    #[error("invalid enrolment code")]
+    InvalidCode,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("injected fault")]
@@ -48,7 +52,7 @@ impl Role {
         }
     }
 
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Role::Social => "social",
             Role::Employment => "employment",
@@ -69,6 +73,7 @@ pub struct Device {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
     pub structures: i64,
+    pub caseworkers: i64,
     pub devices: i64,
     pub revoked_devices: i64,
     pub persons: i64,
@@ -78,14 +83,53 @@ pub struct Status {
     pub head_seq: i64,
 }
 
+/// One line of `admin status`'s device list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    pub id: Uuid,
+    pub name: String,
+    pub structure_id: Uuid,
+    pub structure_name: String,
+    /// `None` for a device registered with `admin device add` (no caseworker account).
+    pub caseworker: Option<(Uuid, String)>,
+    pub role: Role,
+    pub revoked: bool,
+}
+
+/// A one-time enrolment code, as `admin enrolment add` prints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrolmentCode {
+    /// `XXXX-XXXX-XXXX-XXXX`: shown once, only its hash is kept.
+    pub code: String,
+    pub expires_ms: i64,
+}
+
+/// What `admin person erase` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erasure {
+    /// Journal entries purged.
+    pub changes: u64,
+    /// Structures whose devices will be told to remove the person.
+    pub structures: u64,
+}
+
 /// Pull pages are capped so one request never holds the writer for long.
 pub const MAX_PULL_LIMIT: u32 = 5_000;
 pub const DEFAULT_PULL_LIMIT: u32 = 1_000;
 
+/// Enrolment codes: 16 symbols of a 32-symbol alphabet (80 bits) without 0/O, 1/I, so a code
+/// read aloud or copied from paper is typed right.
+const CODE_ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+const CODE_LEN: usize = 16;
+pub const DEFAULT_CODE_VALID_HOURS: i64 = 72;
+
+/// The person field whose value `true` deletes the person (a tombstone).
+pub const DELETED_FIELD: &str = "deleted";
+
 const CURSOR_FORMAT: u8 = 1;
 
 pub struct Store {
-    conn: Connection,
+    db: Db,
     fail_after: Option<usize>,
 }
 
@@ -93,16 +137,92 @@ pub(crate) fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
-fn uuid_col(raw: String) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(&raw).map_err(|e| StoreError::Corrupt(format!("uuid {raw}: {e}")))
+/// Upper case, without the separators and spaces people type.
+fn normalise_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .flat_map(char::to_uppercase)
+        .collect()
 }
 
+fn new_code() -> String {
+    let mut bytes = [0u8; CODE_LEN];
+    rand::fill(&mut bytes);
+    // 256 is a multiple of 32: every symbol is equally likely.
+    let symbols: Vec<char> = bytes
+        .iter()
+        .map(|b| CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()] as char)
+        .collect();
+    symbols
+        .chunks(4)
+        .map(|group| group.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn new_token() -> String {
+    let mut secret = [0u8; 32];
+    rand::fill(&mut secret);
+    Cursor::from_bytes(&secret).0
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+fn parse_role(raw: &str) -> Result<Role, StoreError> {
+    Role::parse(raw).ok_or_else(|| StoreError::Corrupt(format!("role {raw}")))
+}
+
+/// A journal row (`seq, mutation_id, entity, record_id, person_id, field, value, base_version,
+/// hlc_wall, hlc_counter, hlc_node, device_id` from column `at` on) as a versioned change.
+fn versioned_at(row: &Row, at: usize) -> Result<Versioned, StoreError> {
+    let value = row.text(at + 6)?;
+    Ok(Versioned {
+        version: row.int(at)? as u64,
+        change: Change {
+            mutation_id: row.uuid(at + 1)?,
+            entity: row.text(at + 2)?,
+            record_id: row.uuid(at + 3)?,
+            person_id: row.uuid(at + 4)?,
+            field: row.text(at + 5)?,
+            value: serde_json::from_str(&value).map_err(corrupt)?,
+            base_version: row.opt_int(at + 7)?.map(|v| v as u64),
+            hlc: Hlc {
+                wall_ms: row.int(at + 8)? as u64,
+                counter: row.int(at + 9)? as u32,
+                node: row.uuid(at + 10)?,
+            },
+            device_id: row.uuid(at + 11)?,
+        },
+    })
+}
+
+const JOURNAL_COLUMNS: &str = "c.seq, c.mutation_id, c.entity, c.record_id, c.person_id, \
+     c.field, c.value, c.base_version, c.hlc_wall, c.hlc_counter, c.hlc_node, c.device_id";
+
 impl Store {
+    /// The embedded SQLite database in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        Store::open_target(&Target::Sqlite(data_dir.to_path_buf()))
+    }
+
+    /// A PostgreSQL database, by URL. Blocks: call it outside async code (or on the blocking
+    /// pool).
+    pub fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        Store::open_target(&Target::Postgres(url.to_string()))
+    }
+
+    pub fn open_target(target: &Target) -> Result<Store, StoreError> {
         Ok(Store {
-            conn: db::open(data_dir)?,
+            db: Db::open(target)?,
             fail_after: None,
         })
+    }
+
+    /// Which engine the store runs on ("SQLite" or "PostgreSQL").
+    pub fn engine(&self) -> &'static str {
+        self.db.engine()
     }
 
     /// Simulates the server dying in the middle of a push: after `n` changes are written, the
@@ -119,15 +239,159 @@ impl Store {
         now_ms: i64,
     ) -> Result<Uuid, StoreError> {
         let id = Uuid::now_v7();
-        self.conn.execute(
+        self.db.execute(
             "INSERT INTO structures (id, name, kind, created_ms) VALUES (?1, ?2, ?3, ?4)",
-            params![id.to_string(), name, kind, now_ms],
+            args![id, name, kind, now_ms],
         )?;
         Ok(id)
     }
 
-    /// Registers a device and returns its id and bearer token. Only the token's hash is kept:
-    /// the token is shown once.
+    fn structure_exists(db: &mut Db, id: Uuid) -> Result<bool, StoreError> {
+        Ok(db
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM structures WHERE id = ?1)",
+                args![id],
+            )?
+            .bool(0)?)
+    }
+
+    /// Creates a caseworker's account in a structure; devices enrolled with its codes act for
+    /// it.
+    pub fn add_caseworker(
+        &mut self,
+        structure_id: Uuid,
+        name: &str,
+        role: Role,
+        now_ms: i64,
+    ) -> Result<Uuid, StoreError> {
+        if name.trim().is_empty() {
+            return Err(StoreError::Invalid("nom vide".into()));
+        }
+        if !Store::structure_exists(&mut self.db, structure_id)? {
+            return Err(StoreError::NotFound("structure"));
+        }
+        let id = Uuid::now_v7();
+        self.db.execute(
+            "INSERT INTO caseworkers (id, structure_id, name, role, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            args![id, structure_id, name.trim(), role.as_str(), now_ms],
+        )?;
+        Ok(id)
+    }
+
+    /// Issues a one-time enrolment code for a caseworker, valid `valid_hours`. Only its hash
+    /// is kept: the code is shown once.
+    pub fn add_enrolment_code(
+        &mut self,
+        caseworker_id: Uuid,
+        valid_hours: i64,
+        now_ms: i64,
+    ) -> Result<EnrolmentCode, StoreError> {
+        if !(1..=24 * 31).contains(&valid_hours) {
+            return Err(StoreError::Invalid(
+                "durée de validité entre 1 et 744 heures".into(),
+            ));
+        }
+        let exists = self
+            .db
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM caseworkers WHERE id = ?1)",
+                args![caseworker_id],
+            )?
+            .bool(0)?;
+        if !exists {
+            return Err(StoreError::NotFound("caseworker"));
+        }
+        let code = new_code();
+        let expires_ms = now_ms + valid_hours * 3_600_000;
+        self.db.execute(
+            "INSERT INTO enrolment_codes (code_hash, caseworker_id, created_ms, expires_ms)
+             VALUES (?1, ?2, ?3, ?4)",
+            args![
+                token_hash(&normalise_code(&code)),
+                caseworker_id,
+                now_ms,
+                expires_ms
+            ],
+        )?;
+        Ok(EnrolmentCode { code, expires_ms })
+    }
+
+    /// Trades a one-time code for a device credential. The code is spent in the same (writer-
+    /// serialised) transaction that registers the device, so it never works twice.
+    pub fn enrol(
+        &mut self,
+        code: &str,
+        device_name: &str,
+        now_ms: i64,
+    ) -> Result<EnrolResponse, StoreError> {
+        let device_name = device_name.trim();
+        if device_name.is_empty() || device_name.chars().count() > 200 {
+            return Err(StoreError::Invalid(
+                "le nom de l'appareil doit compter de 1 à 200 caractères".into(),
+            ));
+        }
+        let code_hash = token_hash(&normalise_code(code));
+        let mut tx = self.db.write_tx()?;
+        let row = tx.query_opt(
+            "SELECT c.id, c.structure_id, s.name, c.name, c.role
+             FROM enrolment_codes e
+             JOIN caseworkers c ON c.id = e.caseworker_id
+             JOIN structures s ON s.id = c.structure_id
+             WHERE e.code_hash = ?1 AND e.used_ms IS NULL AND e.expires_ms > ?2",
+            args![code_hash.clone(), now_ms],
+        )?;
+        let Some(row) = row else {
+            return Err(StoreError::InvalidCode);
+        };
+        let (caseworker_id, structure_id) = (row.uuid(0)?, row.uuid(1)?);
+        let (structure_name, caseworker_name) = (row.text(2)?, row.text(3)?);
+        let role = parse_role(&row.text(4)?)?;
+        let device_id = Uuid::now_v7();
+        let token = new_token();
+        let spent = tx.execute(
+            "UPDATE enrolment_codes SET used_ms = ?2, device_id = ?3
+             WHERE code_hash = ?1 AND used_ms IS NULL",
+            args![code_hash, now_ms, device_id],
+        )?;
+        if spent != 1 {
+            return Err(StoreError::InvalidCode);
+        }
+        tx.execute(
+            "INSERT INTO devices (id, structure_id, name, role, token_hash, created_ms,
+                                  caseworker_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            args![
+                device_id,
+                structure_id,
+                device_name,
+                role.as_str(),
+                token_hash(&token),
+                now_ms,
+                caseworker_id
+            ],
+        )?;
+        audit::append(
+            &mut tx,
+            now_ms,
+            device_id,
+            Action::Write,
+            &format!("device:{device_id}"),
+        )?;
+        tx.commit()?;
+        Ok(EnrolResponse {
+            device_id,
+            token,
+            structure_id,
+            structure_name,
+            caseworker_name,
+            role: role.as_str().to_string(),
+            server_time_ms: now_ms as u64,
+        })
+    }
+
+    /// Registers a device without a caseworker account (tests, tools) and returns its id and
+    /// bearer token. Only the token's hash is kept: the token is shown once.
     pub fn add_device(
         &mut self,
         structure_id: Uuid,
@@ -135,24 +399,17 @@ impl Store {
         role: Role,
         now_ms: i64,
     ) -> Result<(Uuid, String), StoreError> {
-        let exists: bool = self.conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM structures WHERE id = ?1)",
-            [structure_id.to_string()],
-            |row| row.get(0),
-        )?;
-        if !exists {
+        if !Store::structure_exists(&mut self.db, structure_id)? {
             return Err(StoreError::NotFound("structure"));
         }
-        let mut secret = [0u8; 32];
-        rand::fill(&mut secret);
-        let token = tandem_sync::Cursor::from_bytes(&secret).0;
+        let token = new_token();
         let id = Uuid::now_v7();
-        self.conn.execute(
+        self.db.execute(
             "INSERT INTO devices (id, structure_id, name, role, token_hash, created_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                id.to_string(),
-                structure_id.to_string(),
+            args![
+                id,
+                structure_id,
                 name,
                 role.as_str(),
                 token_hash(&token),
@@ -163,39 +420,28 @@ impl Store {
     }
 
     pub fn revoke_device(&mut self, id: Uuid) -> Result<(), StoreError> {
-        let n = self.conn.execute(
-            "UPDATE devices SET revoked = 1 WHERE id = ?1",
-            [id.to_string()],
-        )?;
+        let n = self
+            .db
+            .execute("UPDATE devices SET revoked = 1 WHERE id = ?1", args![id])?;
         if n == 0 {
             return Err(StoreError::NotFound("device"));
         }
         Ok(())
     }
 
-    pub fn authenticate(&self, token: &str) -> Result<Option<Device>, StoreError> {
-        let row = self
-            .conn
-            .prepare_cached(
-                "SELECT id, structure_id, role, revoked FROM devices WHERE token_hash = ?1",
-            )?
-            .query_row([token_hash(token)], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, bool>(3)?,
-                ))
-            })
-            .optional()?;
-        let Some((id, structure_id, role, revoked)) = row else {
+    pub fn authenticate(&mut self, token: &str) -> Result<Option<Device>, StoreError> {
+        let row = self.db.query_opt(
+            "SELECT id, structure_id, role, revoked FROM devices WHERE token_hash = ?1",
+            args![token_hash(token)],
+        )?;
+        let Some(row) = row else {
             return Ok(None);
         };
         Ok(Some(Device {
-            id: uuid_col(id)?,
-            structure_id: uuid_col(structure_id)?,
-            role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(role.clone()))?,
-            revoked,
+            id: row.uuid(0)?,
+            structure_id: row.uuid(1)?,
+            role: parse_role(&row.text(2)?)?,
+            revoked: row.bool(3)?,
         }))
     }
 
@@ -207,16 +453,15 @@ impl Store {
         changes: &[Change],
         now_ms: i64,
     ) -> Result<Vec<MutationResult>, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let fail_after = self.fail_after;
+        let mut tx = self.db.write_tx()?;
         let mut results = Vec::with_capacity(changes.len());
         let mut written = BTreeSet::new();
         for (i, change) in changes.iter().enumerate() {
-            if self.fail_after == Some(i) {
+            if fail_after == Some(i) {
                 return Err(StoreError::Fault);
             }
-            let outcome = apply_change(&tx, device, change, now_ms)?;
+            let outcome = apply_change(&mut tx, device, change, now_ms)?;
             if matches!(outcome, Outcome::Applied { .. } | Outcome::Conflict { .. }) {
                 written.insert(format!("{}:{}", change.entity, change.record_id));
             }
@@ -226,7 +471,7 @@ impl Store {
             });
         }
         for record in &written {
-            audit::append(&tx, now_ms, device.id, Action::Write, record)?;
+            audit::append(&mut tx, now_ms, device.id, Action::Write, record)?;
         }
         tx.commit()?;
         Ok(results)
@@ -246,82 +491,55 @@ impl Store {
         };
         let limit = limit.unwrap_or(DEFAULT_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
         // A write transaction: the audit rows of this page commit with the page's snapshot.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut tx = self.db.write_tx()?;
         let social = device.role == Role::Social;
+        // e = max(seq, granted_seq), spelt as a CASE that both engines accept.
+        let sql = format!(
+            "SELECT CASE WHEN f.granted_seq > c.seq THEN f.granted_seq ELSE c.seq END AS e,
+                    (?4 = 1 OR f.share_social_notes = 1) AS may_read_social, {JOURNAL_COLUMNS}
+             FROM changes c
+             JOIN follow_up f ON f.person_id = c.person_id AND f.structure_id = ?1
+                  AND f.consent = 1
+             LEFT JOIN notes n ON n.note_id = c.note_id
+             WHERE (CASE WHEN f.granted_seq > c.seq THEN f.granted_seq ELSE c.seq END, c.seq)
+                   > (CAST(?2 AS BIGINT), CAST(?3 AS BIGINT))
+               AND (?4 = 1 OR f.share_social_notes = 1 OR coalesce(n.social_only, 0) = 0)
+             ORDER BY e, c.seq
+             LIMIT ?5"
+        );
         let mut rows: Vec<(i64, bool, Versioned)> = Vec::new();
-        {
-            let mut stmt = tx.prepare_cached(
-                "SELECT max(c.seq, f.granted_seq) AS e, c.seq, c.mutation_id, c.entity,
-                        c.record_id, c.person_id, c.field, c.value, c.base_version, c.hlc_wall,
-                        c.hlc_counter, c.hlc_node, c.device_id,
-                        (?4 OR f.share_social_notes) AS may_read_social
-                 FROM changes c
-                 JOIN follow_up f ON f.person_id = c.person_id AND f.structure_id = ?1
-                      AND f.consent = 1
-                 LEFT JOIN notes n ON n.note_id = c.note_id
-                 WHERE (max(c.seq, f.granted_seq), c.seq) > (?2, ?3)
-                   AND (?4 OR f.share_social_notes = 1 OR coalesce(n.social_only, 0) = 0)
-                 ORDER BY e, c.seq
-                 LIMIT ?5",
-            )?;
-            let mut query = stmt.query(params![
-                device.structure_id.to_string(),
+        for row in tx.query(
+            &sql,
+            args![
+                device.structure_id,
                 after_e,
                 after_s,
                 social,
-                limit + 1
-            ])?;
-            while let Some(row) = query.next()? {
-                let e: i64 = row.get(0)?;
-                let may_read_social: bool = row.get(13)?;
-                let value: String = row.get(7)?;
-                let change = Change {
-                    mutation_id: uuid_col(row.get(2)?)?,
-                    entity: row.get(3)?,
-                    record_id: uuid_col(row.get(4)?)?,
-                    person_id: uuid_col(row.get(5)?)?,
-                    field: row.get(6)?,
-                    value: serde_json::from_str(&value)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    base_version: row.get::<_, Option<i64>>(8)?.map(|v| v as u64),
-                    hlc: Hlc {
-                        wall_ms: row.get::<_, i64>(9)? as u64,
-                        counter: row.get::<_, i64>(10)? as u32,
-                        node: uuid_col(row.get(11)?)?,
-                    },
-                    device_id: uuid_col(row.get(12)?)?,
-                };
-                let seq: i64 = row.get(1)?;
-                rows.push((
-                    e,
-                    may_read_social,
-                    Versioned {
-                        version: seq as u64,
-                        change,
-                    },
-                ));
-            }
+                i64::from(limit) + 1
+            ],
+        )? {
+            rows.push((row.int(0)?, row.bool(1)?, versioned_at(&row, 2)?));
         }
         let has_more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         // Where this page ends. A full drain ends at the head: everything up to it was seen.
         let (end_e, end_s) = match (has_more, rows.last()) {
             (true, Some((e, _, v))) => (*e, v.version as i64),
-            _ => (db::head_seq(&tx)?.max(after_e), i64::MAX),
+            _ => (db::head_seq(&mut tx)?.max(after_e), i64::MAX),
         };
+        // Persons whose follow-up row for this structure changed, or who were erased.
         let removals: Vec<Uuid> = tx
-            .prepare_cached(
+            .query(
                 "SELECT person_id FROM follow_up
                  WHERE structure_id = ?1 AND revoked_seq > ?2 AND revoked_seq <= ?3
+                 UNION
+                 SELECT person_id FROM erasures
+                 WHERE structure_id = ?1 AND seq > ?2 AND seq <= ?3
                  ORDER BY person_id",
+                args![device.structure_id, after_e, end_e],
             )?
-            .query_map(
-                params![device.structure_id.to_string(), after_e, end_e],
-                |row| row.get::<_, String>(0),
-            )?
-            .map(|r| r.map_err(StoreError::from).and_then(uuid_col))
+            .iter()
+            .map(|row| row.uuid(0))
             .collect::<Result<_, _>>()?;
         let mut read = BTreeSet::new();
         let mut changes = Vec::with_capacity(rows.len());
@@ -333,7 +551,7 @@ impl Store {
             changes.push(versioned);
         }
         for record in &read {
-            audit::append(&tx, now_ms, device.id, Action::Read, record)?;
+            audit::append(&mut tx, now_ms, device.id, Action::Read, record)?;
         }
         tx.commit()?;
         Ok(PullResponse {
@@ -353,49 +571,44 @@ impl Store {
         request: &FollowUpRequest,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if !has_access(&tx, request.person_id, device.structure_id)? {
+        let mut tx = self.db.write_tx()?;
+        if !has_access(&mut tx, request.person_id, device.structure_id)? {
             return Err(StoreError::Forbidden);
         }
-        let target_exists: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM structures WHERE id = ?1)",
-            [request.structure_id.to_string()],
-            |row| row.get(0),
-        )?;
-        if !target_exists {
+        if !Store::structure_exists(&mut tx, request.structure_id)? {
             return Err(StoreError::NotFound("structure"));
         }
-        let person = request.person_id.to_string();
-        let structure = request.structure_id.to_string();
-        let before: Option<(bool, bool)> = tx
-            .query_row(
-                "SELECT consent, share_social_notes FROM follow_up
-                 WHERE person_id = ?1 AND structure_id = ?2",
-                params![person, structure],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()?;
+        let (person, structure) = (request.person_id, request.structure_id);
+        let before = match tx.query_opt(
+            "SELECT consent, share_social_notes FROM follow_up
+             WHERE person_id = ?1 AND structure_id = ?2",
+            args![person, structure],
+        )? {
+            Some(row) => Some((row.bool(0)?, row.bool(1)?)),
+            None => None,
+        };
         let after = (request.consent, request.share_social_notes);
         if before == Some(after) {
             tx.commit()?;
             return Ok(());
         }
-        let seq = db::next_seq(&tx)?;
+        let seq = db::next_seq(&mut tx)?;
         // Any change of what a structure may see is a removal followed by a fresh grant of
         // everything it may now see: laptops never keep what they may no longer read.
         let had_access = before.is_some_and(|(consent, _)| consent);
         tx.execute(
             "INSERT INTO follow_up (person_id, structure_id, consent, share_social_notes,
                                     granted_seq, revoked_seq)
-             VALUES (?1, ?2, ?3, ?4, CASE WHEN ?3 THEN ?5 END, NULL)
+             VALUES (?1, ?2, ?3, ?4, CASE WHEN CAST(?3 AS BIGINT) = 1 THEN CAST(?5 AS BIGINT) END,
+                     NULL)
              ON CONFLICT (person_id, structure_id) DO UPDATE SET
-                 consent = ?3,
-                 share_social_notes = ?4,
-                 granted_seq = CASE WHEN ?3 THEN ?5 ELSE granted_seq END,
-                 revoked_seq = CASE WHEN ?6 THEN ?5 ELSE revoked_seq END",
-            params![
+                 consent = excluded.consent,
+                 share_social_notes = excluded.share_social_notes,
+                 granted_seq = CASE WHEN excluded.consent = 1 THEN CAST(?5 AS BIGINT)
+                                    ELSE follow_up.granted_seq END,
+                 revoked_seq = CASE WHEN CAST(?6 AS BIGINT) = 1 THEN CAST(?5 AS BIGINT)
+                                    ELSE follow_up.revoked_seq END",
+            args![
                 person,
                 structure,
                 request.consent,
@@ -405,7 +618,7 @@ impl Store {
             ],
         )?;
         audit::append(
-            &tx,
+            &mut tx,
             now_ms,
             device.id,
             Action::Write,
@@ -415,24 +628,131 @@ impl Store {
         Ok(())
     }
 
-    pub fn status(&self) -> Result<Status, StoreError> {
-        let count = |sql: &str| -> Result<i64, StoreError> {
-            Ok(self.conn.query_row(sql, [], |row| row.get(0))?)
+    /// GDPR erasure: purges the person's journal, conflicts, notes' visibility and follow-up
+    /// rows, keeps the audit rows (they name records, hold no personal data) and the bare id
+    /// (so late changes of the person are refused, never resurrect it), and makes every
+    /// structure that had a follow-up row list the person in its next pull's `removals`.
+    pub fn erase_person(&mut self, person: Uuid, now_ms: i64) -> Result<Erasure, StoreError> {
+        let mut tx = self.db.write_tx()?;
+        let Some(row) = tx.query_opt(
+            "SELECT erased_seq FROM persons WHERE id = ?1",
+            args![person],
+        )?
+        else {
+            return Err(StoreError::NotFound("person"));
         };
-        Ok(Status {
-            structures: count("SELECT count(*) FROM structures")?,
-            devices: count("SELECT count(*) FROM devices")?,
-            revoked_devices: count("SELECT count(*) FROM devices WHERE revoked")?,
-            persons: count("SELECT count(*) FROM persons")?,
-            changes: count("SELECT count(*) FROM changes")?,
-            open_conflicts: count("SELECT count(*) FROM conflicts WHERE closed_seq IS NULL")?,
-            audit_rows: count("SELECT count(*) FROM audit")?,
-            head_seq: db::head_seq(&self.conn)?,
+        if row.opt_int(0)?.is_some() {
+            tx.commit()?;
+            return Ok(Erasure {
+                changes: 0,
+                structures: 0,
+            });
+        }
+        let seq = db::next_seq(&mut tx)?;
+        let structures = tx.execute(
+            "INSERT INTO erasures (person_id, structure_id, seq)
+             SELECT person_id, structure_id, CAST(?2 AS BIGINT) FROM follow_up
+             WHERE person_id = ?1",
+            args![person, seq],
+        )?;
+        // The notes' visibility rows: by the notes the journal names, and those `create`s carry.
+        let mut notes = BTreeSet::new();
+        for row in tx.query(
+            "SELECT note_id, field, value FROM changes WHERE person_id = ?1 AND entity = ?2",
+            args![person, ENTITY_DIAGNOSTIC],
+        )? {
+            if let Some(note) = row.opt_text(0)? {
+                notes.insert(note);
+            }
+            if row.text(1)? == "create" {
+                let value: serde_json::Value =
+                    serde_json::from_str(&row.text(2)?).map_err(corrupt)?;
+                notes.extend(created_notes(&value));
+            }
+        }
+        for note in &notes {
+            tx.execute("DELETE FROM notes WHERE note_id = ?1", args![note])?;
+        }
+        tx.execute("DELETE FROM conflicts WHERE person_id = ?1", args![person])?;
+        let changes = tx.execute("DELETE FROM changes WHERE person_id = ?1", args![person])?;
+        tx.execute("DELETE FROM records WHERE person_id = ?1", args![person])?;
+        tx.execute("DELETE FROM follow_up WHERE person_id = ?1", args![person])?;
+        tx.execute(
+            "UPDATE persons SET erased_seq = ?2 WHERE id = ?1",
+            args![person, seq],
+        )?;
+        audit::append(
+            &mut tx,
+            now_ms,
+            audit::ADMIN,
+            Action::Write,
+            &format!("erasure:{person}"),
+        )?;
+        tx.commit()?;
+        Ok(Erasure {
+            changes,
+            structures,
         })
     }
 
-    pub fn verify_audit(&self) -> Result<audit::Verdict, StoreError> {
-        Ok(audit::verify(&self.conn)?)
+    pub fn status(&mut self) -> Result<Status, StoreError> {
+        let db = &mut self.db;
+        let mut count =
+            |sql: &str| -> Result<i64, StoreError> { Ok(db.query_one(sql, &[])?.int(0)?) };
+        Ok(Status {
+            structures: count("SELECT count(*) FROM structures")?,
+            caseworkers: count("SELECT count(*) FROM caseworkers")?,
+            devices: count("SELECT count(*) FROM devices")?,
+            revoked_devices: count("SELECT count(*) FROM devices WHERE revoked = 1")?,
+            persons: count(
+                "SELECT count(*) FROM persons WHERE deleted_seq IS NULL AND erased_seq IS NULL",
+            )?,
+            changes: count("SELECT count(*) FROM changes")?,
+            open_conflicts: count("SELECT count(*) FROM conflicts WHERE closed_seq IS NULL")?,
+            audit_rows: count("SELECT count(*) FROM audit")?,
+            head_seq: db::head_seq(db)?,
+        })
+    }
+
+    /// Every device, with its structure and caseworker, oldest first.
+    pub fn devices(&mut self) -> Result<Vec<DeviceInfo>, StoreError> {
+        self.db
+            .query(
+                "SELECT d.id, d.name, s.id, s.name, c.id, c.name, d.role, d.revoked
+                 FROM devices d
+                 JOIN structures s ON s.id = d.structure_id
+                 LEFT JOIN caseworkers c ON c.id = d.caseworker_id
+                 ORDER BY d.created_ms, d.id",
+                &[],
+            )?
+            .iter()
+            .map(|row| {
+                let caseworker = match row.opt_uuid(4)? {
+                    Some(id) => Some((id, row.text(5)?)),
+                    None => None,
+                };
+                Ok(DeviceInfo {
+                    id: row.uuid(0)?,
+                    name: row.text(1)?,
+                    structure_id: row.uuid(2)?,
+                    structure_name: row.text(3)?,
+                    caseworker,
+                    role: parse_role(&row.text(6)?)?,
+                    revoked: row.bool(7)?,
+                })
+            })
+            .collect()
+    }
+
+    pub fn verify_audit(&mut self) -> Result<audit::Verdict, StoreError> {
+        Ok(audit::verify(&mut self.db)?)
+    }
+
+    /// Raw access to the connection, for tests that inspect or tamper with the stored rows
+    /// the way someone holding the database would.
+    #[doc(hidden)]
+    pub fn db_mut(&mut self) -> &mut Db {
+        &mut self.db
     }
 }
 
@@ -453,19 +773,18 @@ fn decode_cursor(cursor: &Cursor) -> Option<(i64, i64)> {
     Some((e, s))
 }
 
-fn has_access(conn: &Connection, person: Uuid, structure: Uuid) -> Result<bool, StoreError> {
-    Ok(conn
-        .prepare_cached(
+fn has_access(db: &mut Db, person: Uuid, structure: Uuid) -> Result<bool, StoreError> {
+    Ok(db
+        .query_one(
             "SELECT EXISTS (SELECT 1 FROM follow_up
                             WHERE person_id = ?1 AND structure_id = ?2 AND consent = 1)",
+            args![person, structure],
         )?
-        .query_row(params![person.to_string(), structure.to_string()], |row| {
-            row.get(0)
-        })?)
+        .bool(0)?)
 }
 
 fn apply_change(
-    conn: &Connection,
+    db: &mut Db,
     device: &Device,
     change: &Change,
     now_ms: i64,
@@ -474,39 +793,50 @@ fn apply_change(
     if change.device_id != device.id {
         return refused(RefusalReason::WrongDevice);
     }
-    let known: Option<i64> = conn
-        .prepare_cached("SELECT seq FROM changes WHERE mutation_id = ?1")?
-        .query_row([change.mutation_id.to_string()], |row| row.get(0))
-        .optional()?;
-    if let Some(seq) = known {
+    let known = db.query_opt(
+        "SELECT seq FROM changes WHERE mutation_id = ?1",
+        args![change.mutation_id],
+    )?;
+    if let Some(row) = known {
         return Ok(Outcome::Duplicate {
-            version: seq as u64,
+            version: row.int(0)? as u64,
         });
     }
     if change.entity != ENTITY_PERSON && change.entity != ENTITY_DIAGNOSTIC {
         return refused(RefusalReason::Invalid);
     }
-    if change.entity == ENTITY_PERSON && change.record_id != change.person_id {
+    let tombstone = change.entity == ENTITY_PERSON && change.field == DELETED_FIELD;
+    if change.entity == ENTITY_PERSON && change.record_id != change.person_id
+        || tombstone && change.value != serde_json::Value::Bool(true)
+    {
         return refused(RefusalReason::Invalid);
     }
     if change.hlc.check_drift(now_ms as u64).is_err() {
         return refused(RefusalReason::ClockAhead);
     }
-    let person = change.person_id.to_string();
-    let person_exists: bool = conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM persons WHERE id = ?1)")?
-        .query_row([&person], |row| row.get(0))?;
-    if person_exists && !has_access(conn, change.person_id, device.structure_id)? {
-        return refused(RefusalReason::Forbidden);
+    let person = change.person_id;
+    let person_row = db.query_opt(
+        "SELECT deleted_seq, erased_seq FROM persons WHERE id = ?1",
+        args![person],
+    )?;
+    let person_exists = person_row.is_some();
+    if let Some(row) = &person_row {
+        // A deleted or erased person left every scope: nobody may write it any more.
+        if row.opt_int(0)?.is_some() || row.opt_int(1)?.is_some() {
+            return refused(RefusalReason::Forbidden);
+        }
+        if !has_access(db, person, device.structure_id)? {
+            return refused(RefusalReason::Forbidden);
+        }
     }
-    let owner: Option<String> = conn
-        .prepare_cached("SELECT person_id FROM records WHERE entity = ?1 AND record_id = ?2")?
-        .query_row(
-            params![change.entity, change.record_id.to_string()],
-            |row| row.get(0),
-        )
-        .optional()?;
-    if owner.as_ref().is_some_and(|owner| *owner != person) {
+    let owner = match db.query_opt(
+        "SELECT person_id FROM records WHERE entity = ?1 AND record_id = ?2",
+        args![change.entity.as_str(), change.record_id],
+    )? {
+        Some(row) => Some(row.uuid(0)?),
+        None => None,
+    };
+    if owner.is_some_and(|owner| owner != person) {
         return refused(RefusalReason::Invalid);
     }
     let register = register_key(
@@ -517,104 +847,116 @@ fn apply_change(
     );
     let note_id = note_of(change, &register);
     if change.entity == ENTITY_DIAGNOSTIC {
-        if owner.is_some() && is_finalised(conn, change.record_id)? {
+        if owner.is_some() && is_finalised(db, change.record_id)? {
             return refused(RefusalReason::Finalised);
         }
         if device.role == Role::Employment
-            && writes_social_only_note(conn, change, note_id.as_deref())?
-            && !shares_social_notes(conn, change.person_id, device.structure_id)?
+            && writes_social_only_note(db, change, note_id.as_deref())?
+            && !shares_social_notes(db, person, device.structure_id)?
         {
             return refused(RefusalReason::SocialOnly);
         }
     }
 
-    let seq = db::next_seq(conn)?;
+    let seq = db::next_seq(db)?;
     if !person_exists {
         // The first change of a person creates it, with the writer's structure as its group.
-        let structure = device.structure_id.to_string();
-        conn.prepare_cached(
+        db.execute(
             "INSERT INTO persons (id, created_by, created_seq) VALUES (?1, ?2, ?3)",
-        )?
-        .execute(params![person, structure, seq])?;
-        conn.prepare_cached(
+            args![person, device.structure_id, seq],
+        )?;
+        db.execute(
             "INSERT INTO follow_up (person_id, structure_id, consent, share_social_notes,
                                     granted_seq, revoked_seq)
              VALUES (?1, ?2, 1, 0, ?3, NULL)",
-        )?
-        .execute(params![person, structure, seq])?;
+            args![person, device.structure_id, seq],
+        )?;
     }
     if owner.is_none() {
-        conn.prepare_cached(
+        db.execute(
             "INSERT INTO records (entity, record_id, person_id) VALUES (?1, ?2, ?3)",
-        )?
-        .execute(params![change.entity, change.record_id.to_string(), person])?;
+            args![change.entity.as_str(), change.record_id, person],
+        )?;
     }
-    conn.prepare_cached(
+    db.execute(
         "INSERT INTO changes (seq, mutation_id, entity, record_id, person_id, field, register,
                               value, base_version, hlc_wall, hlc_counter, hlc_node, device_id,
                               note_id, committed_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-    )?
-    .execute(params![
-        seq,
-        change.mutation_id.to_string(),
-        change.entity,
-        change.record_id.to_string(),
-        person,
-        change.field,
-        register,
-        change.value.to_string(),
-        change.base_version.map(|v| v as i64),
-        change.hlc.wall_ms as i64,
-        change.hlc.counter,
-        change.hlc.node.to_string(),
-        change.device_id.to_string(),
-        note_id,
-        now_ms,
-    ])?;
+        args![
+            seq,
+            change.mutation_id,
+            change.entity.as_str(),
+            change.record_id,
+            person,
+            change.field.as_str(),
+            register.as_str(),
+            change.value.to_string(),
+            change.base_version.map(|v| v as i64),
+            change.hlc.wall_ms as i64,
+            change.hlc.counter,
+            change.hlc.node,
+            change.device_id,
+            note_id.clone(),
+            now_ms,
+        ],
+    )?;
+    if tombstone {
+        // The tombstone stays in the journal; the person leaves every structure's scope, so
+        // every laptop that has it gets it in `removals`, and later changes are refused.
+        db.execute(
+            "UPDATE persons SET deleted_seq = ?2 WHERE id = ?1",
+            args![person, seq],
+        )?;
+        db.execute(
+            "UPDATE follow_up SET consent = 0, revoked_seq = ?2
+             WHERE person_id = ?1 AND consent = 1",
+            args![person, seq],
+        )?;
+    }
 
-    let state = load_register(conn, &change.entity, change.record_id, &register)?;
+    let state = load_register(db, &change.entity, change.record_id, &register)?;
     if let Some(note_id) = &note_id {
-        refresh_note(conn, &change.entity, change.record_id, note_id)?;
+        refresh_note(db, &change.entity, change.record_id, note_id)?;
     }
     if change.entity == ENTITY_DIAGNOSTIC && change.field == "create" {
         for note_id in created_notes(&change.value) {
-            refresh_note(conn, &change.entity, change.record_id, &note_id)?;
+            refresh_note(db, &change.entity, change.record_id, &note_id)?;
         }
     }
     let conflict = state.conflict();
     match &conflict {
         Some(conflict) => {
-            let losers = serde_json::to_string(&conflict.losers)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            conn.prepare_cached(
+            let losers = serde_json::to_string(&conflict.losers).map_err(corrupt)?;
+            db.execute(
                 "INSERT INTO conflicts (entity, record_id, register, person_id, winner, losers,
                                         updated_seq, closed_seq)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)
                  ON CONFLICT (entity, record_id, register) DO UPDATE SET
-                     winner = ?5, losers = ?6, updated_seq = ?7, closed_seq = NULL",
-            )?
-            .execute(params![
-                change.entity,
-                change.record_id.to_string(),
-                register,
-                person,
-                conflict.winner.to_string(),
-                losers,
-                seq
-            ])?;
+                     winner = excluded.winner, losers = excluded.losers,
+                     updated_seq = excluded.updated_seq, closed_seq = NULL",
+                args![
+                    change.entity.as_str(),
+                    change.record_id,
+                    register.as_str(),
+                    person,
+                    conflict.winner,
+                    losers,
+                    seq
+                ],
+            )?;
         }
         None => {
-            conn.prepare_cached(
+            db.execute(
                 "UPDATE conflicts SET closed_seq = ?4, updated_seq = ?4
                  WHERE entity = ?1 AND record_id = ?2 AND register = ?3 AND closed_seq IS NULL",
-            )?
-            .execute(params![
-                change.entity,
-                change.record_id.to_string(),
-                register,
-                seq
-            ])?;
+                args![
+                    change.entity.as_str(),
+                    change.record_id,
+                    register.as_str(),
+                    seq
+                ],
+            )?;
         }
     }
     Ok(match conflict {
@@ -638,59 +980,35 @@ fn note_of(change: &Change, register: &str) -> Option<String> {
 }
 
 fn load_register(
-    conn: &Connection,
+    db: &mut Db,
     entity: &str,
     record_id: Uuid,
     register: &str,
 ) -> Result<Register, StoreError> {
     let mut state = Register::default();
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, mutation_id, person_id, field, value, base_version, hlc_wall, hlc_counter,
-                hlc_node, device_id
-         FROM changes WHERE entity = ?1 AND record_id = ?2 AND register = ?3",
-    )?;
-    let mut rows = stmt.query(params![entity, record_id.to_string(), register])?;
-    while let Some(row) = rows.next()? {
-        let value: String = row.get(4)?;
-        state.insert(Versioned {
-            version: row.get::<_, i64>(0)? as u64,
-            change: Change {
-                mutation_id: uuid_col(row.get(1)?)?,
-                entity: entity.to_string(),
-                record_id,
-                person_id: uuid_col(row.get(2)?)?,
-                field: row.get(3)?,
-                value: serde_json::from_str(&value)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                base_version: row.get::<_, Option<i64>>(5)?.map(|v| v as u64),
-                hlc: Hlc {
-                    wall_ms: row.get::<_, i64>(6)? as u64,
-                    counter: row.get::<_, i64>(7)? as u32,
-                    node: uuid_col(row.get(8)?)?,
-                },
-                device_id: uuid_col(row.get(9)?)?,
-            },
-        });
+    let sql = format!(
+        "SELECT {JOURNAL_COLUMNS} FROM changes c
+         WHERE c.entity = ?1 AND c.record_id = ?2 AND c.register = ?3"
+    );
+    for row in db.query(&sql, args![entity, record_id, register])? {
+        state.insert(versioned_at(&row, 0)?);
     }
     Ok(state)
 }
 
 /// Whether the server has applied a `finalise` of this diagnostic, or a `create` of it already
 /// finalised: from then on it never changes.
-fn is_finalised(conn: &Connection, record_id: Uuid) -> Result<bool, StoreError> {
-    let mut stmt = conn.prepare_cached(
+fn is_finalised(db: &mut Db, record_id: Uuid) -> Result<bool, StoreError> {
+    let rows = db.query(
         "SELECT field, value FROM changes
          WHERE entity = ?1 AND record_id = ?2 AND register IN ('finalise', 'create')",
+        args![ENTITY_DIAGNOSTIC, record_id],
     )?;
-    let mut rows = stmt.query(params![ENTITY_DIAGNOSTIC, record_id.to_string()])?;
-    while let Some(row) = rows.next()? {
-        let field: String = row.get(0)?;
-        if field == "finalise" {
+    for row in rows {
+        if row.text(0)? == "finalise" {
             return Ok(true);
         }
-        let value: String = row.get(1)?;
-        let value: serde_json::Value =
-            serde_json::from_str(&value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let value: serde_json::Value = serde_json::from_str(&row.text(1)?).map_err(corrupt)?;
         if value.get("status").and_then(serde_json::Value::as_str) == Some("finalised") {
             return Ok(true);
         }
@@ -705,7 +1023,7 @@ fn is_social_only(value: &serde_json::Value) -> bool {
 /// Whether a diagnostic change creates a note reserved to the social field, makes a note so, or
 /// touches a note that already is.
 fn writes_social_only_note(
-    conn: &Connection,
+    db: &mut Db,
     change: &Change,
     note_id: Option<&str>,
 ) -> Result<bool, StoreError> {
@@ -724,29 +1042,25 @@ fn writes_social_only_note(
     let Some(note_id) = note_id else {
         return Ok(false);
     };
-    Ok(conn
-        .prepare_cached("SELECT social_only FROM notes WHERE note_id = ?1")?
-        .query_row([note_id], |row| row.get::<_, bool>(0))
-        .optional()?
-        .unwrap_or(false))
+    match db.query_opt(
+        "SELECT social_only FROM notes WHERE note_id = ?1",
+        args![note_id],
+    )? {
+        Some(row) => Ok(row.bool(0)?),
+        None => Ok(false),
+    }
 }
 
 /// Whether the person lets this structure's employment professionals see social notes.
-fn shares_social_notes(
-    conn: &Connection,
-    person: Uuid,
-    structure: Uuid,
-) -> Result<bool, StoreError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT share_social_notes FROM follow_up
-             WHERE person_id = ?1 AND structure_id = ?2 AND consent = 1",
-        )?
-        .query_row(params![person.to_string(), structure.to_string()], |row| {
-            row.get::<_, bool>(0)
-        })
-        .optional()?
-        .unwrap_or(false))
+fn shares_social_notes(db: &mut Db, person: Uuid, structure: Uuid) -> Result<bool, StoreError> {
+    match db.query_opt(
+        "SELECT share_social_notes FROM follow_up
+         WHERE person_id = ?1 AND structure_id = ?2 AND consent = 1",
+        args![person, structure],
+    )? {
+        Some(row) => Ok(row.bool(0)?),
+        None => Ok(false),
+    }
 }
 
 /// The ids of the notes a whole-diagnostic value (`create`) carries.
@@ -767,13 +1081,13 @@ fn created_notes(value: &serde_json::Value) -> Vec<String> {
 /// A note is social-only per its winning `set_note_visibility`, else per its `add_note`, else
 /// per the diagnostic's `create` that carried it.
 fn refresh_note(
-    conn: &Connection,
+    db: &mut Db,
     entity: &str,
     record_id: Uuid,
     note_id: &str,
 ) -> Result<(), StoreError> {
-    let visibility = |register: String| -> Result<Option<bool>, StoreError> {
-        let state = load_register(conn, entity, record_id, &register)?;
+    let visibility = |db: &mut Db, register: String| -> Result<Option<bool>, StoreError> {
+        let state = load_register(db, entity, record_id, &register)?;
         Ok(state.winner().and_then(|w| {
             w.change
                 .value
@@ -782,8 +1096,8 @@ fn refresh_note(
                 .map(|v| v == "social_only")
         }))
     };
-    let from_create = || -> Result<Option<bool>, StoreError> {
-        let state = load_register(conn, entity, record_id, "create")?;
+    let from_create = |db: &mut Db| -> Result<Option<bool>, StoreError> {
+        let state = load_register(db, entity, record_id, "create")?;
         Ok(state.winner().and_then(|w| {
             w.change
                 .value
@@ -794,19 +1108,19 @@ fn refresh_note(
                 .map(is_social_only)
         }))
     };
-    let social_only = match visibility(format!("note/{note_id}/visibility"))? {
+    let social_only = match visibility(db, format!("note/{note_id}/visibility"))? {
         Some(v) => Some(v),
-        None => match visibility(format!("note/{note_id}"))? {
+        None => match visibility(db, format!("note/{note_id}"))? {
             Some(v) => Some(v),
-            None => from_create()?,
+            None => from_create(db)?,
         },
     };
     if let Some(social_only) = social_only {
-        conn.prepare_cached(
+        db.execute(
             "INSERT INTO notes (note_id, social_only) VALUES (?1, ?2)
-             ON CONFLICT (note_id) DO UPDATE SET social_only = ?2",
-        )?
-        .execute(params![note_id, social_only])?;
+             ON CONFLICT (note_id) DO UPDATE SET social_only = excluded.social_only",
+            args![note_id, social_only],
+        )?;
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{change, change_at, diagnostic_edit, now_ms, Server};
+use common::{change, change_at, diagnostic_edit, now_ms, Backend, Server};
 use serde_json::{json, Value};
 use tandem_server::Role;
 use tandem_sync::{Change, Outcome, RefusalReason};
@@ -19,20 +19,20 @@ fn versions(response: &tandem_sync::PushResponse) -> Vec<u64> {
         .collect()
 }
 
-fn journal(server: &Server) -> Vec<(i64, String, String)> {
+async fn journal(server: &Server) -> Vec<(i64, String, String)> {
     server
-        .db()
-        .prepare("SELECT seq, mutation_id, value FROM changes ORDER BY seq")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+        .query(
+            "SELECT seq, mutation_id, value FROM changes ORDER BY seq",
+            vec![],
+        )
+        .await
+        .iter()
+        .map(|r| (r.int(0).unwrap(), r.text(1).unwrap(), r.text(2).unwrap()))
+        .collect()
 }
 
-#[tokio::test]
-async fn push_then_pull_round_trips_in_commit_order_across_pages() {
-    let server = Server::start().await;
+async fn push_then_pull_round_trips_in_commit_order_across_pages(backend: Backend) {
+    let server = Server::start(backend).await;
     let s = server.structure("CCAS").await;
     let a = server.device(s, Role::Social).await;
     let b = server.device(s, Role::Employment).await;
@@ -63,9 +63,8 @@ async fn push_then_pull_round_trips_in_commit_order_across_pages() {
     assert_eq!(again.cursor, cursor);
 }
 
-#[tokio::test]
-async fn replays_and_shuffled_batches_with_duplicates_change_nothing() {
-    let server = Server::start().await;
+async fn replays_and_shuffled_batches_with_duplicates_change_nothing(backend: Backend) {
+    let server = Server::start(backend).await;
     let s = server.structure("CCAS").await;
     let a = server.device(s, Role::Social).await;
     let person = Uuid::now_v7();
@@ -81,11 +80,8 @@ async fn replays_and_shuffled_batches_with_duplicates_change_nothing() {
         })
         .collect();
     server.push(&a, &batch).await;
-    let before = journal(&server);
-    let conflicts_before: i64 = server
-        .db()
-        .query_row("SELECT count(*) FROM conflicts", [], |r| r.get(0))
-        .unwrap();
+    let before = journal(&server).await;
+    let conflicts_before = server.count("SELECT count(*) FROM conflicts").await;
     let mut shuffled: Vec<_> = batch.iter().rev().cloned().collect();
     shuffled.extend(batch[1..4].iter().cloned());
     shuffled.swap(0, 5);
@@ -95,17 +91,15 @@ async fn replays_and_shuffled_batches_with_duplicates_change_nothing() {
         .iter()
         .all(|r| matches!(r.outcome, Outcome::Duplicate { .. })));
     server.push(&a, &batch).await;
-    assert_eq!(journal(&server), before);
-    let conflicts_after: i64 = server
-        .db()
-        .query_row("SELECT count(*) FROM conflicts", [], |r| r.get(0))
-        .unwrap();
+    assert_eq!(journal(&server).await, before);
+    let conflicts_after = server.count("SELECT count(*) FROM conflicts").await;
     assert_eq!(conflicts_after, conflicts_before);
 }
 
-#[tokio::test]
-async fn two_structures_editing_one_field_make_exactly_one_conflict_keeping_the_loser() {
-    let server = Server::start().await;
+async fn two_structures_editing_one_field_make_exactly_one_conflict_keeping_the_loser(
+    backend: Backend,
+) {
+    let server = Server::start(backend).await;
     let (s1, s2) = (
         server.structure("CCAS").await,
         server.structure("Mission locale").await,
@@ -132,13 +126,14 @@ async fn two_structures_editing_one_field_make_exactly_one_conflict_keeping_the_
         }
     );
     let rows: Vec<(String, String)> = server
-        .db()
-        .prepare("SELECT winner, losers FROM conflicts WHERE closed_seq IS NULL")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+        .query(
+            "SELECT winner, losers FROM conflicts WHERE closed_seq IS NULL",
+            vec![],
+        )
+        .await
+        .iter()
+        .map(|r| (r.text(0).unwrap(), r.text(1).unwrap()))
+        .collect();
     assert_eq!(
         rows,
         vec![(
@@ -156,20 +151,16 @@ async fn two_structures_editing_one_field_make_exactly_one_conflict_keeping_the_
     let resolution = change(&b, person, "phone", json!("agreed"), Some(4));
     let outcome = &server.push(&b, &[resolution]).await.results[0].outcome;
     assert!(matches!(outcome, Outcome::Applied { .. }), "{outcome:?}");
-    let open: i64 = server
-        .db()
-        .query_row(
-            "SELECT count(*) FROM conflicts WHERE closed_seq IS NULL",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let open = server
+        .count("SELECT count(*) FROM conflicts WHERE closed_seq IS NULL")
+        .await;
     assert_eq!(open, 0);
 }
 
-#[tokio::test]
-async fn a_structure_cannot_read_or_write_another_structures_person_without_consent() {
-    let server = Server::start().await;
+async fn a_structure_cannot_read_or_write_another_structures_person_without_consent(
+    backend: Backend,
+) {
+    let server = Server::start(backend).await;
     let (s1, s2) = (server.structure("A").await, server.structure("B").await);
     let a = server.device(s1, Role::Social).await;
     let b = server.device(s2, Role::Social).await;
@@ -193,7 +184,7 @@ async fn a_structure_cannot_read_or_write_another_structures_person_without_cons
             reason: RefusalReason::Forbidden
         }
     );
-    assert_eq!(journal(&server).len(), 1);
+    assert_eq!(journal(&server).await.len(), 1);
     // Nor may A grant itself access.
     assert_eq!(server.follow_up(&a, person, s1, true, true).await, 403);
     // A device may not speak for another.
@@ -240,9 +231,8 @@ async fn a_structure_cannot_read_or_write_another_structures_person_without_cons
     assert_eq!(seen(&changes).len(), 3);
 }
 
-#[tokio::test]
-async fn a_revoked_device_is_refused_and_told_to_wipe() {
-    let server = Server::start().await;
+async fn a_revoked_device_is_refused_and_told_to_wipe(backend: Backend) {
+    let server = Server::start(backend).await;
     let s = server.structure("A").await;
     let a = server.device(s, Role::Social).await;
     let id = a.id;
@@ -264,9 +254,8 @@ async fn a_revoked_device_is_refused_and_told_to_wipe() {
     assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
 }
 
-#[tokio::test]
-async fn withdrawn_consent_lists_the_person_in_removals_and_stops_the_flow() {
-    let server = Server::start().await;
+async fn withdrawn_consent_lists_the_person_in_removals_and_stops_the_flow(backend: Backend) {
+    let server = Server::start(backend).await;
     let (s1, s2) = (server.structure("A").await, server.structure("B").await);
     let a = server.device(s1, Role::Social).await;
     let b = server.device(s2, Role::Social).await;
@@ -305,9 +294,8 @@ async fn withdrawn_consent_lists_the_person_in_removals_and_stops_the_flow() {
     );
 }
 
-#[tokio::test]
-async fn an_old_client_is_told_to_upgrade() {
-    let server = Server::start().await;
+async fn an_old_client_is_told_to_upgrade(backend: Backend) {
+    let server = Server::start(backend).await;
     let s = server.structure("A").await;
     let a = server.device(s, Role::Social).await;
     for protocol in [Some("0"), None, Some("garbage")] {
@@ -333,9 +321,8 @@ async fn an_old_client_is_told_to_upgrade() {
     assert_eq!(status, 426);
 }
 
-#[tokio::test]
-async fn a_clock_a_year_ahead_cannot_win() {
-    let server = Server::start().await;
+async fn a_clock_a_year_ahead_cannot_win(backend: Backend) {
+    let server = Server::start(backend).await;
     let s = server.structure("A").await;
     let (a, b) = (
         server.device(s, Role::Social).await,
@@ -362,7 +349,11 @@ async fn a_clock_a_year_ahead_cannot_win() {
         }
     );
     assert!(response.server_time_ms > 0);
-    let values: Vec<_> = journal(&server).into_iter().map(|(_, _, v)| v).collect();
+    let values: Vec<_> = journal(&server)
+        .await
+        .into_iter()
+        .map(|(_, _, v)| v)
+        .collect();
     assert_eq!(values, vec!["\"honest\""]);
     // Within the drift bound, accepted.
     let slightly = change_at(&b, person, "phone", json!("ok"), Some(1), now_ms() + 60_000);
@@ -372,9 +363,8 @@ async fn a_clock_a_year_ahead_cannot_win() {
     ));
 }
 
-#[tokio::test]
-async fn a_server_dying_mid_batch_applies_nothing() {
-    let server = Server::start().await;
+async fn a_server_dying_mid_batch_applies_nothing(backend: Backend) {
+    let server = Server::start(backend).await;
     let s = server.structure("A").await;
     let a = server.device(s, Role::Social).await;
     let person = Uuid::now_v7();
@@ -394,7 +384,7 @@ async fn a_server_dying_mid_batch_applies_nothing() {
         .call("POST", "/v1/push", Some(&a.token), Some("1"), Some(body))
         .await;
     assert_eq!((status, reply["code"].as_str()), (500, Some("internal")));
-    assert!(journal(&server).is_empty());
+    assert!(journal(&server).await.is_empty());
     let status = server.state.with_store(|st| st.status()).await.unwrap();
     assert_eq!(
         (status.persons, status.audit_rows, status.head_seq),
@@ -414,9 +404,8 @@ async fn a_server_dying_mid_batch_applies_nothing() {
     );
 }
 
-#[tokio::test]
-async fn the_audit_chain_verifies_and_tampering_breaks_it() {
-    let server = Server::start().await;
+async fn the_audit_chain_verifies_and_tampering_breaks_it(backend: Backend) {
+    let server = Server::start(backend).await;
     let s = server.structure("A").await;
     let a = server.device(s, Role::Social).await;
     for i in 0..3 {
@@ -426,32 +415,30 @@ async fn the_audit_chain_verifies_and_tampering_breaks_it() {
             .await;
         server.pull_all(&a, None, 100).await;
     }
-    let rows: i64 = server
-        .db()
-        .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
-        .unwrap();
+    let rows = server.count("SELECT count(*) FROM audit").await;
     assert!(rows >= 6);
-    let cli = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tandem-server"))
-            .arg("--data-dir")
-            .arg(server.dir.path())
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let ok = cli(&["admin", "audit", "verify"]);
+    let ok = server.cli(&["admin", "audit", "verify"]);
     assert!(
         ok.status.success(),
         "{}",
         String::from_utf8_lossy(&ok.stdout)
     );
-    // Updating needs the trigger gone: what someone with the file in hand would do.
-    let db = server.db();
-    db.execute_batch(
-        "DROP TRIGGER audit_no_update; UPDATE audit SET record = 'person:nobody' WHERE seq = 3;",
-    )
-    .unwrap();
-    let broken = cli(&["admin", "audit", "verify"]);
+    // The triggers refuse changes to the log.
+    let tamper = "UPDATE audit SET record = 'person:nobody' WHERE seq = 3";
+    let refused = server
+        .state
+        .with_store(move |st| Ok(st.db_mut().batch(tamper).is_err()))
+        .await
+        .unwrap();
+    assert!(refused, "the audit log took an UPDATE");
+    // Updating needs the trigger gone: what someone with the database in hand would do.
+    let drop_trigger = match backend {
+        Backend::Sqlite => "DROP TRIGGER audit_no_update",
+        Backend::Postgres => "DROP TRIGGER audit_no_update ON audit",
+    };
+    server.batch(drop_trigger).await;
+    server.batch(tamper).await;
+    let broken = server.cli(&["admin", "audit", "verify"]);
     assert_eq!(broken.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&broken.stdout).trim(),
@@ -459,28 +446,25 @@ async fn the_audit_chain_verifies_and_tampering_breaks_it() {
     );
 }
 
-#[tokio::test]
-async fn the_openapi_document_lists_every_endpoint() {
-    let server = Server::start().await;
+async fn the_openapi_document_lists_every_endpoint(backend: Backend) {
+    let server = Server::start(backend).await;
     let (status, doc) = server.call("GET", "/openapi.json", None, None, None).await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/v1/push", "/v1/pull", "/v1/follow-up", "/openapi.json"] {
+    for path in [
+        "/v1/push",
+        "/v1/pull",
+        "/v1/follow-up",
+        "/v1/enrol",
+        "/openapi.json",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path}");
     }
 }
 
-#[test]
-fn plain_http_is_refused_off_loopback_and_admin_commands_work() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tandem-server"))
-            .arg("--data-dir")
-            .arg(dir.path())
-            .args(args)
-            .output()
-            .unwrap()
-    };
+async fn plain_http_is_refused_off_loopback_and_admin_commands_work(backend: Backend) {
+    let server = Server::start(backend).await;
+    let run = |args: &[&str]| server.cli(args);
     let refused = run(&["serve", "--listen", "0.0.0.0:7878"]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("only loopback"));
@@ -539,9 +523,8 @@ fn diagnostic_create(dev: &common::Dev, person: Uuid, diagnostic: Uuid, value: V
     }
 }
 
-#[tokio::test]
-async fn a_finalised_diagnostic_never_changes_again() {
-    let server = Server::start().await;
+async fn a_finalised_diagnostic_never_changes_again(backend: Backend) {
+    let server = Server::start(backend).await;
     let (s1, s2) = (server.structure("A").await, server.structure("B").await);
     let a = server.device(s1, Role::Social).await;
     let b = server.device(s2, Role::Social).await;
@@ -572,7 +555,7 @@ async fn a_finalised_diagnostic_never_changes_again() {
     assert!(matches!(outcomes[0], Outcome::Applied { .. }));
     assert!(matches!(outcomes[1], Outcome::Applied { .. }));
     assert_eq!(outcomes[2], refused(RefusalReason::Finalised));
-    let before = journal(&server);
+    let before = journal(&server).await;
     assert_eq!(before.len(), 2);
     // Later, from any structure with access, whatever the edit: refused, nothing journalled.
     assert_eq!(server.follow_up(&a, person, s2, true, true).await, 204);
@@ -593,7 +576,7 @@ async fn a_finalised_diagnostic_never_changes_again() {
     for result in &response.results {
         assert_eq!(result.outcome, refused(RefusalReason::Finalised));
     }
-    assert_eq!(journal(&server).len(), before.len());
+    assert_eq!(journal(&server).await.len(), before.len());
     // A replay of the finalise itself is still a duplicate.
     assert_eq!(
         server.push(&a, &[finalise]).await.results[0].outcome,
@@ -628,20 +611,14 @@ async fn a_finalised_diagnostic_never_changes_again() {
         Outcome::Applied { .. }
     ));
     // Nothing refused was audited as written: one write row per applying push.
-    let writes: i64 = server
-        .db()
-        .query_row(
-            "SELECT count(*) FROM audit WHERE action = 'write' AND record LIKE 'diagnostic:%'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let writes = server
+        .count("SELECT count(*) FROM audit WHERE action = 'write' AND record LIKE 'diagnostic:%'")
+        .await;
     assert_eq!(writes, 2);
 }
 
-#[tokio::test]
-async fn an_employment_device_may_not_write_social_only_notes_without_consent() {
-    let server = Server::start().await;
+async fn an_employment_device_may_not_write_social_only_notes_without_consent(backend: Backend) {
+    let server = Server::start(backend).await;
     let (s1, s2) = (
         server.structure("CCAS").await,
         server.structure("Mission locale").await,
@@ -683,7 +660,7 @@ async fn an_employment_device_may_not_write_social_only_notes_without_consent() 
         )
         .await;
     assert_eq!(server.follow_up(&a, person, s2, true, false).await, 204);
-    let before = journal(&server).len();
+    let before = journal(&server).await.len();
 
     // Creating, editing, removing, unveiling a social-only note, or making one: refused.
     let other = Uuid::now_v7();
@@ -715,7 +692,7 @@ async fn an_employment_device_may_not_write_social_only_notes_without_consent() 
             "attempt {i}"
         );
     }
-    assert_eq!(journal(&server).len(), before);
+    assert_eq!(journal(&server).await.len(), before);
     // Shared notes stay open to it.
     let ok = vec![add(&e, Uuid::now_v7(), "shared"), edit(&e, shared, "ok")];
     for result in server.push(&e, &ok).await.results {
@@ -769,9 +746,8 @@ async fn an_employment_device_may_not_write_social_only_notes_without_consent() 
     }
 }
 
-#[tokio::test]
-async fn malformed_bodies_get_the_protocol_error_body() {
-    let server = Server::start().await;
+async fn malformed_bodies_get_the_protocol_error_body(backend: Backend) {
+    let server = Server::start(backend).await;
     let s = server.structure("A").await;
     let a = server.device(s, Role::Social).await;
     let cases = [
@@ -804,5 +780,658 @@ async fn malformed_bodies_get_the_protocol_error_body() {
             "{reply}"
         );
     }
-    assert!(journal(&server).is_empty());
+    assert!(journal(&server).await.is_empty());
 }
+
+/// A caseworker account and a code for it, issued from the admin command line.
+fn issue_code(server: &Server, structure: Uuid, name: &str, role: &str) -> (Uuid, String) {
+    let out = server.cli(&[
+        "admin",
+        "caseworker",
+        "add",
+        "--structure",
+        &structure.to_string(),
+        "--name",
+        name,
+        "--role",
+        role,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let caseworker = Uuid::parse_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+    let out = server.cli(&[
+        "admin",
+        "enrolment",
+        "add",
+        "--caseworker",
+        &caseworker.to_string(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let code = text
+        .lines()
+        .find_map(|l| l.strip_prefix("code "))
+        .unwrap()
+        .to_string();
+    (caseworker, code)
+}
+
+async fn enrol(server: &Server, code: &str, protocol: Option<&str>) -> (u16, Value) {
+    let body = json!({"code": code, "device_name": "PC-ACCUEIL-2"});
+    server
+        .call("POST", "/v1/enrol", None, protocol, Some(body))
+        .await
+}
+
+async fn a_caseworker_enrols_a_laptop_with_a_one_time_code(backend: Backend) {
+    let server = Server::start(backend).await;
+    let s = server.structure("CCAS de Roubaix").await;
+    let (caseworker, code) = issue_code(&server, s, "Awa Diallo", "social");
+    // Easy to read aloud and type: 4 groups of 4 symbols, no 0/O or 1/I.
+    let groups: Vec<&str> = code.split('-').collect();
+    assert_eq!(groups.len(), 4, "{code}");
+    assert!(groups.iter().all(|g| g.len() == 4
+        && g.chars()
+            .all(|c| "23456789ABCDEFGHJKLMNPQRSTUVWXYZ".contains(c))));
+
+    // The protocol header is checked first, as for every /v1 route.
+    assert_eq!(enrol(&server, &code, None).await.0, 426);
+    let (status, body) = enrol(&server, "2345-6789-ABCD-EFGH", Some("1")).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_code")));
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("code d'enrôlement"));
+
+    // Typed in lower case without the dashes: still the code.
+    let typed = code.replace('-', " ").to_lowercase();
+    let (status, body) = enrol(&server, &typed, Some("1")).await;
+    assert_eq!(status, 200, "{body}");
+    let enrolled: tandem_sync::EnrolResponse = serde_json::from_value(body).unwrap();
+    assert_eq!(enrolled.structure_id, s);
+    assert_eq!(enrolled.structure_name, "CCAS de Roubaix");
+    assert_eq!(enrolled.caseworker_name, "Awa Diallo");
+    assert_eq!(enrolled.role, "social");
+    assert!(enrolled.server_time_ms > 0);
+    // The credential works, and the device acts for the caseworker's structure.
+    let dev = common::Dev {
+        id: enrolled.device_id,
+        token: enrolled.token.clone(),
+        structure: s,
+    };
+    let person = Uuid::now_v7();
+    let pushed = server
+        .push(&dev, &[change(&dev, person, "phone", json!("06"), None)])
+        .await;
+    assert!(matches!(pushed.results[0].outcome, Outcome::Applied { .. }));
+    // Used: never again.
+    let (status, body) = enrol(&server, &code, Some("1")).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_code")));
+    // Only hashes are stored, and the enrolment is audited.
+    let stored = server
+        .count(&format!(
+            "SELECT count(*) FROM enrolment_codes WHERE code_hash LIKE '%{}%'",
+            code.replace('-', "")
+        ))
+        .await;
+    assert_eq!(stored, 0);
+    let audited = server
+        .count(&format!(
+            "SELECT count(*) FROM audit WHERE record = 'device:{}'",
+            enrolled.device_id
+        ))
+        .await;
+    assert_eq!(audited, 1);
+    // admin status lists the device with its structure and caseworker.
+    let status = String::from_utf8(server.cli(&["admin", "status"]).stdout).unwrap();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(&format!("device {}", enrolled.device_id)))
+        .unwrap_or_else(|| panic!("{status}"));
+    assert!(
+        line.contains("CCAS de Roubaix")
+            && line.contains(&format!("Awa Diallo ({caseworker})"))
+            && line.contains("role social")
+            && !line.contains("revoked"),
+        "{line}"
+    );
+    assert!(status.contains("caseworkers 1"), "{status}");
+    // An expired code does not work either.
+    let expired = server
+        .state
+        .with_store(move |st| {
+            st.add_enrolment_code(caseworker, 1, tandem_server::now_ms() - 2 * 3_600_000)
+        })
+        .await
+        .unwrap();
+    let (status, body) = enrol(&server, &expired.code, Some("1")).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_code")));
+    // Nor a code for an unknown caseworker, nor an empty device name.
+    assert!(server
+        .state
+        .with_store(|st| st.add_enrolment_code(Uuid::now_v7(), 72, tandem_server::now_ms()))
+        .await
+        .is_err());
+    let (_, fresh) = issue_code(&server, s, "Léa Martin", "employment");
+    let (status, body) = server
+        .call(
+            "POST",
+            "/v1/enrol",
+            None,
+            Some("1"),
+            Some(json!({"code": fresh, "device_name": "  "})),
+        )
+        .await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")));
+    let (status, body) = enrol(&server, &fresh, Some("1")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["role"], "employment");
+}
+
+async fn a_code_works_once_even_under_concurrent_requests(backend: Backend) {
+    let server = Server::start(backend).await;
+    let s = server.structure("Mission locale").await;
+    let (_, code) = issue_code(&server, s, "Léa Martin", "employment");
+    let (r1, r2, r3, r4) = tokio::join!(
+        enrol(&server, &code, Some("1")),
+        enrol(&server, &code, Some("1")),
+        enrol(&server, &code, Some("1")),
+        enrol(&server, &code, Some("1")),
+    );
+    let answers = [r1, r2, r3, r4];
+    let ok = answers.iter().filter(|(status, _)| *status == 200).count();
+    let refused = answers
+        .iter()
+        .filter(|(status, body)| *status == 400 && body["code"] == "invalid_code")
+        .count();
+    assert_eq!((ok, refused), (1, 3), "{answers:?}");
+    let devices = server
+        .count("SELECT count(*) FROM devices WHERE caseworker_id IS NOT NULL")
+        .await;
+    assert_eq!(devices, 1);
+}
+
+async fn deleting_a_person_is_a_tombstone_that_removes_it_everywhere(backend: Backend) {
+    let server = Server::start(backend).await;
+    let (s1, s2) = (server.structure("A").await, server.structure("B").await);
+    let a = server.device(s1, Role::Social).await;
+    let b = server.device(s2, Role::Employment).await;
+    let person = Uuid::now_v7();
+    server
+        .push(
+            &a,
+            &[change(&a, person, "last_name", json!("Martin"), None)],
+        )
+        .await;
+    assert_eq!(server.follow_up(&a, person, s2, true, false).await, 204);
+    let (_, changes, cursor_b) = server.pull_all(&b, None, 100).await;
+    assert_eq!(changes.len(), 1);
+    let (_, _, cursor_a) = server.pull_all(&a, None, 100).await;
+
+    // Only `true` deletes.
+    let other = Uuid::now_v7();
+    server
+        .push(&a, &[change(&a, other, "last_name", json!("Durand"), None)])
+        .await;
+    let undelete = change(&a, other, "deleted", json!(false), None);
+    assert_eq!(
+        server.push(&a, &[undelete]).await.results[0].outcome,
+        refused(RefusalReason::Invalid)
+    );
+
+    let tombstone = change(&a, person, "deleted", json!(true), None);
+    let after = change(&a, person, "phone", json!("06"), None);
+    let outcomes: Vec<_> = server
+        .push(&a, &[tombstone.clone(), after])
+        .await
+        .results
+        .into_iter()
+        .map(|r| r.outcome)
+        .collect();
+    assert!(
+        matches!(outcomes[0], Outcome::Applied { .. }),
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes[1], refused(RefusalReason::Forbidden));
+    // Kept on the server as a tombstone.
+    let kept = server
+        .query(
+            "SELECT value FROM changes WHERE person_id = ?1 AND field = 'deleted'",
+            vec![person.into()],
+        )
+        .await;
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].text(0).unwrap(), "true");
+    // Every device that had the person is told to remove it, and gets nothing more of it.
+    for (dev, cursor) in [(&a, cursor_a), (&b, cursor_b)] {
+        let (removals, changes, _) = server.pull_all(dev, Some(cursor), 100).await;
+        assert_eq!(removals, vec![person]);
+        assert!(changes.iter().all(|c| c.change.person_id != person));
+    }
+    let (_, fresh, _) = server.pull_all(&b, None, 100).await;
+    assert!(fresh.iter().all(|c| c.change.person_id != person));
+    // Later changes are refused, from anyone; so is a follow-up request.
+    for dev in [&a, &b] {
+        let late = change(dev, person, "phone", json!("07"), None);
+        assert_eq!(
+            server.push(dev, &[late]).await.results[0].outcome,
+            refused(RefusalReason::Forbidden)
+        );
+    }
+    assert_eq!(server.follow_up(&a, person, s1, true, true).await, 403);
+    // A replay of the tombstone is a duplicate.
+    assert!(matches!(
+        server.push(&a, &[tombstone]).await.results[0].outcome,
+        Outcome::Duplicate { .. }
+    ));
+}
+
+async fn erasing_a_person_purges_it_and_tells_every_device(backend: Backend) {
+    let server = Server::start(backend).await;
+    let (s1, s2, s3) = (
+        server.structure("A").await,
+        server.structure("B").await,
+        server.structure("C").await,
+    );
+    let a = server.device(s1, Role::Social).await;
+    let b = server.device(s2, Role::Social).await;
+    let c = server.device(s3, Role::Social).await;
+    let (person, kept) = (Uuid::now_v7(), Uuid::now_v7());
+    let (diag, note) = (Uuid::now_v7(), Uuid::now_v7());
+    let v = versions(
+        &server
+            .push(
+                &a,
+                &[
+                    change(&a, person, "phone", json!("01"), None),
+                    change(&a, kept, "phone", json!("02"), None),
+                    diagnostic_edit(
+                        &a,
+                        person,
+                        diag,
+                        json!({"kind": "add_note", "id": note, "theme": null,
+                               "author": "caseworker", "visibility": "social_only",
+                               "text": "secret"}),
+                    ),
+                ],
+            )
+            .await,
+    )[0];
+    assert_eq!(server.follow_up(&a, person, s2, true, false).await, 204);
+    assert_eq!(server.follow_up(&a, person, s3, true, false).await, 204);
+    // A conflict on the person's phone.
+    server
+        .push(&a, &[change(&a, person, "phone", json!("a"), Some(v))])
+        .await;
+    server
+        .push(&b, &[change(&b, person, "phone", json!("b"), Some(v))])
+        .await;
+    let (_, _, cursor_a) = server.pull_all(&a, None, 100).await;
+    let (_, pulled, cursor_b) = server.pull_all(&b, None, 100).await;
+    assert!(pulled.iter().any(|c| c.change.person_id == person));
+    // C's consent is withdrawn, and C has not pulled since: it must still hear of it.
+    assert_eq!(server.follow_up(&a, person, s3, false, false).await, 204);
+    let audit_before = server.count("SELECT count(*) FROM audit").await;
+    let count_of = |table: &'static str| {
+        let server = &server;
+        async move {
+            server
+                .query(
+                    &format!("SELECT count(*) FROM {table} WHERE person_id = ?1"),
+                    vec![person.into()],
+                )
+                .await[0]
+                .int(0)
+                .unwrap()
+        }
+    };
+    assert!(count_of("conflicts").await == 1 && count_of("changes").await == 4);
+
+    let out = server.cli(&["admin", "person", "erase", &person.to_string()]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("4 journal entries purged, 3 structures"),
+        "{text}"
+    );
+
+    for table in ["changes", "conflicts", "follow_up", "records"] {
+        assert_eq!(count_of(table).await, 0, "{table}");
+    }
+    let notes = server
+        .query(
+            "SELECT count(*) FROM notes WHERE note_id = ?1",
+            vec![note.into()],
+        )
+        .await[0]
+        .int(0)
+        .unwrap();
+    assert_eq!(notes, 0);
+    // Nothing personal is left in the database: no value of the person's file, anywhere.
+    let values = server
+        .count("SELECT count(*) FROM changes WHERE value LIKE '%secret%' OR value = '\"a\"'")
+        .await;
+    assert_eq!(values, 0);
+    // Other persons are untouched; audit rows are kept and the chain still verifies.
+    let others = server
+        .query(
+            "SELECT count(*) FROM changes WHERE person_id = ?1",
+            vec![kept.into()],
+        )
+        .await[0]
+        .int(0)
+        .unwrap();
+    assert_eq!(others, 1);
+    assert_eq!(
+        server.count("SELECT count(*) FROM audit").await,
+        audit_before + 1
+    );
+    let verify = server.cli(&["admin", "audit", "verify"]);
+    assert!(verify.status.success(), "{verify:?}");
+
+    // Every device that had the person removes it.
+    for (dev, cursor) in [(&a, Some(cursor_a)), (&b, Some(cursor_b)), (&c, None)] {
+        let (removals, changes, _) = server.pull_all(dev, cursor, 100).await;
+        assert!(removals.contains(&person), "{removals:?}");
+        assert!(changes.iter().all(|c| c.change.person_id != person));
+    }
+    // A laptop that was offline cannot bring it back.
+    let late = change(&a, person, "phone", json!("03"), None);
+    assert_eq!(
+        server.push(&a, &[late]).await.results[0].outcome,
+        refused(RefusalReason::Forbidden)
+    );
+    assert_eq!(count_of("changes").await, 0);
+    // Unknown person: an error, exit 2.
+    let unknown = server.cli(&["admin", "person", "erase", &Uuid::now_v7().to_string()]);
+    assert_eq!(unknown.status.code(), Some(2));
+}
+
+/// Several connections writing at once (as several server processes on one database would)
+/// while another pulls: commit sequence numbers are committed in order, so a reader's cursor
+/// never moves past a change that commits later.
+async fn concurrent_writers_never_let_a_cursor_skip_a_change(backend: Backend) {
+    let server = Server::start(backend).await;
+    let s = server.structure("A").await;
+    let writers = [
+        server.device(s, Role::Social).await,
+        server.device(s, Role::Social).await,
+    ];
+    let reader = server.device(s, Role::Social).await;
+    let open = {
+        let (dir, url) = (server.dir.path().to_path_buf(), server.database_url.clone());
+        move || match &url {
+            None => tandem_server::Store::open(&dir).unwrap(),
+            Some(url) => tandem_server::Store::open_postgres(url).unwrap(),
+        }
+    };
+    const BATCHES: usize = 30;
+    const PER_BATCH: usize = 3;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let handles: Vec<_> = writers
+        .iter()
+        .cloned()
+        .map(|dev| {
+            let open = open.clone();
+            std::thread::spawn(move || {
+                let mut store = open();
+                let device = store.authenticate(&dev.token).unwrap().unwrap();
+                for _ in 0..BATCHES {
+                    let person = Uuid::now_v7();
+                    let batch: Vec<_> = (0..PER_BATCH)
+                        .map(|i| change(&dev, person, &format!("f{i}"), json!(i), None))
+                        .collect();
+                    let results = store
+                        .push(&device, &batch, tandem_server::now_ms())
+                        .unwrap();
+                    assert!(results
+                        .iter()
+                        .all(|r| matches!(r.outcome, Outcome::Applied { .. })));
+                }
+            })
+        })
+        .collect();
+    let pulling = {
+        let (open, done, token) = (open.clone(), done.clone(), reader.token.clone());
+        std::thread::spawn(move || {
+            let mut store = open();
+            let device = store.authenticate(&token).unwrap().unwrap();
+            let (mut cursor, mut seen) = (None, Vec::new());
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                loop {
+                    let page = store
+                        .pull(&device, cursor.as_ref(), Some(7), tandem_server::now_ms())
+                        .unwrap();
+                    seen.extend(page.changes.iter().map(|c| c.version));
+                    cursor = Some(page.cursor);
+                    if !page.has_more {
+                        break;
+                    }
+                }
+                if finished {
+                    return seen;
+                }
+            }
+        })
+    };
+    let joined = tokio::task::spawn_blocking(move || {
+        for handle in handles {
+            handle.join().unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        pulling.join().unwrap()
+    })
+    .await
+    .unwrap();
+    let total = (2 * BATCHES * PER_BATCH) as u64;
+    assert_eq!(joined, (1..=total).collect::<Vec<_>>());
+    let verify = server.cli(&["admin", "audit", "verify"]);
+    assert!(verify.status.success(), "{verify:?}");
+}
+
+/// The schema of the first release (version 1: no caseworker accounts, no tombstones).
+const SCHEMA_V1: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY NOT NULL,
+    value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', 0), ('schema', 1);
+
+CREATE TABLE IF NOT EXISTS structures (
+    id         TEXT PRIMARY KEY NOT NULL,
+    name       TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS devices (
+    id           TEXT PRIMARY KEY NOT NULL,
+    structure_id TEXT NOT NULL REFERENCES structures (id),
+    name         TEXT NOT NULL,
+    role         TEXT NOT NULL CHECK (role IN ('social', 'employment')),
+    token_hash   TEXT NOT NULL UNIQUE,
+    revoked      INTEGER NOT NULL DEFAULT 0,
+    created_ms   INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS persons (
+    id          TEXT PRIMARY KEY NOT NULL,
+    created_by  TEXT NOT NULL REFERENCES structures (id),
+    created_seq INTEGER NOT NULL
+);
+
+-- The person's follow-up group. granted_seq: when the structure last gained (or changed) what it
+-- may see; revoked_seq: when it last lost (or changed) it. Both are commit sequence numbers.
+CREATE TABLE IF NOT EXISTS follow_up (
+    person_id          TEXT NOT NULL REFERENCES persons (id),
+    structure_id       TEXT NOT NULL REFERENCES structures (id),
+    consent            INTEGER NOT NULL,
+    share_social_notes INTEGER NOT NULL,
+    granted_seq        INTEGER,
+    revoked_seq        INTEGER,
+    PRIMARY KEY (person_id, structure_id)
+);
+CREATE INDEX IF NOT EXISTS follow_up_by_structure ON follow_up (structure_id, revoked_seq);
+
+-- Which person a record belongs to: a record never moves to another person.
+CREATE TABLE IF NOT EXISTS records (
+    entity    TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    person_id TEXT NOT NULL REFERENCES persons (id),
+    PRIMARY KEY (entity, record_id)
+);
+
+-- The journal. seq is the commit sequence number, allocated from meta inside the writing
+-- transaction; it is also the change's version.
+CREATE TABLE IF NOT EXISTS changes (
+    seq          INTEGER PRIMARY KEY NOT NULL,
+    mutation_id  TEXT NOT NULL UNIQUE,
+    entity       TEXT NOT NULL,
+    record_id    TEXT NOT NULL,
+    person_id    TEXT NOT NULL,
+    field        TEXT NOT NULL,
+    register     TEXT NOT NULL,
+    value        TEXT NOT NULL,
+    base_version INTEGER,
+    hlc_wall     INTEGER NOT NULL,
+    hlc_counter  INTEGER NOT NULL,
+    hlc_node     TEXT NOT NULL,
+    device_id    TEXT NOT NULL,
+    note_id      TEXT,
+    committed_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_by_person ON changes (person_id, seq);
+CREATE INDEX IF NOT EXISTS changes_by_register ON changes (entity, record_id, register);
+
+-- Visibility of diagnostic notes, from their add_note and set_note_visibility changes.
+CREATE TABLE IF NOT EXISTS notes (
+    note_id     TEXT PRIMARY KEY NOT NULL,
+    social_only INTEGER NOT NULL
+);
+
+-- One row per register that has had concurrent values; closed_seq is set once resolved.
+CREATE TABLE IF NOT EXISTS conflicts (
+    entity      TEXT NOT NULL,
+    record_id   TEXT NOT NULL,
+    register    TEXT NOT NULL,
+    person_id   TEXT NOT NULL,
+    winner      TEXT NOT NULL,
+    losers      TEXT NOT NULL,
+    updated_seq INTEGER NOT NULL,
+    closed_seq  INTEGER,
+    PRIMARY KEY (entity, record_id, register)
+);
+
+CREATE TABLE IF NOT EXISTS audit (
+    seq       INTEGER PRIMARY KEY NOT NULL,
+    at_ms     INTEGER NOT NULL,
+    device_id TEXT NOT NULL,
+    action    TEXT NOT NULL CHECK (action IN ('read', 'write')),
+    record    TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only');
+END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only');
+END;"#;
+
+/// A SQLite database of schema version 1 is upgraded in place when the server opens it: its
+/// data stays, and enrolment, tombstones and erasure work on it. (PostgreSQL support starts at
+/// version 2: there is nothing to upgrade there.)
+#[tokio::test]
+async fn sqlite_schema_1_is_upgraded_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("tandem-server.sqlite")).unwrap();
+        conn.execute_batch(SCHEMA_V1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO structures (id, name, kind, created_ms)
+             VALUES ('0193a0e0-0000-7000-8000-000000000001', 'CCAS', 'ccas', 0);",
+        )
+        .unwrap();
+    }
+    let structure = Uuid::parse_str("0193a0e0-0000-7000-8000-000000000001").unwrap();
+    let mut store = tandem_server::Store::open(dir.path()).unwrap();
+    let now = tandem_server::now_ms();
+    let caseworker = store
+        .add_caseworker(structure, "Awa Diallo", Role::Social, now)
+        .unwrap();
+    let code = store.add_enrolment_code(caseworker, 72, now).unwrap();
+    let enrolled = store.enrol(&code.code, "PC-1", now).unwrap();
+    assert_eq!(enrolled.structure_name, "CCAS");
+    let devices = store.devices().unwrap();
+    assert_eq!(
+        devices[0].caseworker,
+        Some((caseworker, "Awa Diallo".to_string()))
+    );
+    let version = store
+        .db_mut()
+        .query_one("SELECT value FROM meta WHERE key = 'schema'", &[])
+        .unwrap()
+        .int(0)
+        .unwrap();
+    assert_eq!(version, 2);
+    drop(store);
+    // Opening again changes nothing.
+    let mut store = tandem_server::Store::open(dir.path()).unwrap();
+    assert_eq!(store.status().unwrap().caseworkers, 1);
+}
+
+/// PostgreSQL only: a lost database connection (restart, network cut) is replaced; at most the
+/// request that finds it dead fails, with a 500 the app retries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_lost_connection_is_replaced() {
+    let server = Server::start(Backend::Postgres).await;
+    let s = server.structure("A").await;
+    let a = server.device(s, Role::Social).await;
+    let pid = server.query("SELECT pg_backend_pid()", vec![]).await[0]
+        .int(0)
+        .unwrap();
+    let terminated = common::on_plain_thread(move || {
+        common::postgres_admin(&common::test_database_url())
+            .query_one("SELECT pg_terminate_backend($1)", &[&(pid as i32)])
+            .unwrap()
+            .get::<_, bool>(0)
+    });
+    assert!(terminated);
+    let (first, _) = server
+        .call("GET", "/v1/pull", Some(&a.token), Some("1"), None)
+        .await;
+    assert!(first == 200 || first == 500, "{first}");
+    let (status, body) = server
+        .call("GET", "/v1/pull", Some(&a.token), Some("1"), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let pid_after = server.query("SELECT pg_backend_pid()", vec![]).await[0]
+        .int(0)
+        .unwrap();
+    assert_ne!(pid_after, pid);
+}
+
+both_backends!(
+    push_then_pull_round_trips_in_commit_order_across_pages,
+    replays_and_shuffled_batches_with_duplicates_change_nothing,
+    two_structures_editing_one_field_make_exactly_one_conflict_keeping_the_loser,
+    a_structure_cannot_read_or_write_another_structures_person_without_consent,
+    a_revoked_device_is_refused_and_told_to_wipe,
+    withdrawn_consent_lists_the_person_in_removals_and_stops_the_flow,
+    an_old_client_is_told_to_upgrade,
+    a_clock_a_year_ahead_cannot_win,
+    a_server_dying_mid_batch_applies_nothing,
+    the_audit_chain_verifies_and_tampering_breaks_it,
+    the_openapi_document_lists_every_endpoint,
+    a_finalised_diagnostic_never_changes_again,
+    an_employment_device_may_not_write_social_only_notes_without_consent,
+    malformed_bodies_get_the_protocol_error_body,
+    plain_http_is_refused_off_loopback_and_admin_commands_work,
+    a_caseworker_enrols_a_laptop_with_a_one_time_code,
+    a_code_works_once_even_under_concurrent_requests,
+    deleting_a_person_is_a_tombstone_that_removes_it_everywhere,
+    erasing_a_person_purges_it_and_tells_every_device,
+    concurrent_writers_never_let_a_cursor_skip_a_change,
+);

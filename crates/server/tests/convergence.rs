@@ -1,14 +1,15 @@
 //! Seeded random simulation: 2–8 laptops (in-process, each a map of registers and an outbox)
-//! and one real server on loopback. Random creates, edits, notes, consent changes, replays and
-//! sync schedules; after everyone syncs, every laptop's visible data equals the server's for
-//! its scope. `TANDEM_SYNC_CASES` sets the number of cases (default 200), `TANDEM_SYNC_SEED`
-//! the first seed.
+//! and one real server on loopback. Random creates, edits, notes, consent changes, deletions
+//! (tombstones), erasures, replays and sync schedules; after everyone syncs, every laptop's
+//! visible data equals the server's for its scope. Runs on SQLite and on PostgreSQL.
+//! `TANDEM_SYNC_CASES` sets the number of cases (default 200), `TANDEM_SYNC_SEED` the first
+//! seed.
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{change, diagnostic_edit, Dev, Server};
+use common::{change, diagnostic_edit, Backend, Dev, Server};
 use rand::rngs::StdRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
@@ -105,53 +106,56 @@ impl Laptop {
 }
 
 /// The server's data for a structure and role, read straight from its database.
-fn server_view(server: &Server, structure: Uuid, social: bool) -> View {
-    let db = server.db();
-    let scope: BTreeMap<String, bool> = db
-        .prepare("SELECT person_id, share_social_notes FROM follow_up WHERE structure_id = ?1 AND consent = 1")
-        .unwrap()
-        .query_map([structure.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let social_notes: BTreeSet<String> = db
-        .prepare("SELECT note_id FROM notes WHERE social_only")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+async fn server_view(server: &Server, structure: Uuid, social: bool) -> View {
+    let scope: BTreeMap<String, bool> = server
+        .query(
+            "SELECT person_id, share_social_notes FROM follow_up
+             WHERE structure_id = ?1 AND consent = 1",
+            vec![structure.into()],
+        )
+        .await
+        .iter()
+        .map(|r| (r.text(0).unwrap(), r.bool(1).unwrap()))
+        .collect();
+    let social_notes: BTreeSet<String> = server
+        .query("SELECT note_id FROM notes WHERE social_only = 1", vec![])
+        .await
+        .iter()
+        .map(|r| r.text(0).unwrap())
+        .collect();
     let mut registers: BTreeMap<Key, Register> = BTreeMap::new();
-    let mut stmt = db
-        .prepare("SELECT seq, mutation_id, entity, record_id, person_id, field, value, base_version, hlc_wall, hlc_counter, hlc_node, device_id, note_id FROM changes")
-        .unwrap();
-    let mut rows = stmt.query([]).unwrap();
-    while let Some(r) = rows.next().unwrap() {
-        let person: String = r.get(4).unwrap();
+    let rows = server
+        .query(
+            "SELECT seq, mutation_id, entity, record_id, person_id, field, value, base_version,
+                    hlc_wall, hlc_counter, hlc_node, device_id, note_id FROM changes",
+            vec![],
+        )
+        .await;
+    for r in rows {
+        let person = r.text(4).unwrap();
         let Some(share) = scope.get(&person) else {
             continue;
         };
-        let note: Option<String> = r.get(12).unwrap();
+        let note = r.opt_text(12).unwrap();
         if !social && !share && note.is_some_and(|n| social_notes.contains(&n)) {
             continue;
         }
-        let id = |i: usize| Uuid::parse_str(&r.get::<_, String>(i).unwrap()).unwrap();
         let change = Change {
-            mutation_id: id(1),
-            entity: r.get(2).unwrap(),
-            record_id: id(3),
-            person_id: id(4),
-            field: r.get(5).unwrap(),
-            value: serde_json::from_str(&r.get::<_, String>(6).unwrap()).unwrap(),
-            base_version: r.get::<_, Option<i64>>(7).unwrap().map(|v| v as u64),
+            mutation_id: r.uuid(1).unwrap(),
+            entity: r.text(2).unwrap(),
+            record_id: r.uuid(3).unwrap(),
+            person_id: r.uuid(4).unwrap(),
+            field: r.text(5).unwrap(),
+            value: serde_json::from_str(&r.text(6).unwrap()).unwrap(),
+            base_version: r.opt_int(7).unwrap().map(|v| v as u64),
             hlc: tandem_sync::Hlc {
-                wall_ms: r.get::<_, i64>(8).unwrap() as u64,
-                counter: r.get::<_, i64>(9).unwrap() as u32,
-                node: id(10),
+                wall_ms: r.int(8).unwrap() as u64,
+                counter: r.int(9).unwrap() as u32,
+                node: r.uuid(10).unwrap(),
             },
-            device_id: id(11),
+            device_id: r.uuid(11).unwrap(),
         };
-        let version = r.get::<_, i64>(0).unwrap() as u64;
+        let version = r.int(0).unwrap() as u64;
         registers
             .entry(key_of(&change))
             .or_default()
@@ -168,10 +172,11 @@ fn server_view(server: &Server, structure: Uuid, social: bool) -> View {
         .collect()
 }
 
-/// Returns how many registers and open conflicts the laptops ended up showing.
-async fn run_case(seed: u64) -> Result<(usize, usize), String> {
+/// Returns how many registers and open conflicts the laptops ended up showing, and how many
+/// persons were deleted or erased on the server.
+async fn run_case(backend: Backend, seed: u64) -> Result<(usize, usize, usize), String> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let server = Server::start().await;
+    let server = Server::start(backend).await;
     let mut structures = Vec::new();
     for i in 0..rng.random_range(2..=3) {
         structures.push(server.structure(&format!("S{i}")).await);
@@ -245,6 +250,25 @@ async fn run_case(seed: u64) -> Result<(usize, usize), String> {
                     )
                     .await;
             }
+            7 if !known.is_empty() && rng.random_bool(0.2) => {
+                // The caseworker deletes a person: a tombstone, pushed with the outbox.
+                let person = *known.choose(&mut rng).unwrap();
+                let c = change(&laptop.dev, person, "deleted", json!(true), None);
+                laptop.pending.push(c);
+            }
+            8 if !known.is_empty() && rng.random_bool(0.1) => {
+                // An administrator erases a person (GDPR). Not on the server yet: nothing to do.
+                let person = *known.choose(&mut rng).unwrap();
+                let now = tandem_server::now_ms();
+                match server
+                    .state
+                    .with_store(move |s| s.erase_person(person, now))
+                    .await
+                {
+                    Ok(_) | Err(tandem_server::http::ApiError::NotFound(_)) => {}
+                    Err(e) => panic!("erasure: {e:?}"),
+                }
+            }
             _ => {
                 laptop.push(&server, &mut rng).await;
                 laptop.pull(&server, &mut rng).await;
@@ -268,7 +292,7 @@ async fn run_case(seed: u64) -> Result<(usize, usize), String> {
     }
     let (mut registers, mut conflicts) = (0, 0);
     for (n, laptop) in laptops.iter().enumerate() {
-        let want = server_view(&server, laptop.dev.structure, laptop.social);
+        let want = server_view(&server, laptop.dev.structure, laptop.social).await;
         let got = laptop.view();
         if got != want {
             return Err(format!(
@@ -278,11 +302,15 @@ async fn run_case(seed: u64) -> Result<(usize, usize), String> {
         registers += got.len();
         conflicts += got.values().filter(|(_, c)| c.is_some()).count();
     }
-    Ok((registers, conflicts))
+    let gone = server
+        .count(
+            "SELECT count(*) FROM persons WHERE deleted_seq IS NOT NULL OR erased_seq IS NOT NULL",
+        )
+        .await;
+    Ok((registers, conflicts, gone as usize))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_laptop_converges_to_the_servers_view_of_its_scope() {
+async fn every_laptop_converges_to_the_servers_view_of_its_scope(backend: Backend) {
     let cases: u64 = std::env::var("TANDEM_SYNC_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -291,16 +319,23 @@ async fn every_laptop_converges_to_the_servers_view_of_its_scope() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0x7A4D_E000);
-    let (mut registers, mut conflicts) = (0, 0);
+    let (mut registers, mut conflicts, mut gone) = (0, 0, 0);
     for seed in first..first + cases {
-        match run_case(seed).await {
-            Ok((r, c)) => (registers, conflicts) = (registers + r, conflicts + c),
+        match run_case(backend, seed).await {
+            Ok((r, c, g)) => {
+                (registers, conflicts, gone) = (registers + r, conflicts + c, gone + g)
+            }
             Err(message) => {
                 panic!("{message}\nrerun with TANDEM_SYNC_SEED={seed} TANDEM_SYNC_CASES=1")
             }
         }
     }
-    eprintln!("{cases} cases: {registers} registers and {conflicts} open conflicts compared");
+    eprintln!(
+        "{backend:?}: {cases} cases: {registers} registers and {conflicts} open conflicts \
+         compared, {gone} persons deleted or erased"
+    );
     // The simulation must actually exercise data and conflicts, not compare empty maps.
-    assert!(registers > cases as usize && (cases < 50 || conflicts > 0));
+    assert!(registers > cases as usize && (cases < 50 || conflicts > 0 && gone > 0));
 }
+
+both_backends!(every_laptop_converges_to_the_servers_view_of_its_scope);

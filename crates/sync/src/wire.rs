@@ -114,6 +114,30 @@ pub struct FollowUpRequest {
     pub share_social_notes: bool,
 }
 
+/// Body of `POST /v1/enrol` (no bearer token: the one-time code is the credential). An
+/// administrator issues the code with `tandem-server admin enrolment add`; it names the
+/// caseworker account, hence the structure and the role, and works once, before it expires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolRequest {
+    pub code: String,
+    /// What the administrator sees in `admin status` (e.g. the laptop's host name).
+    pub device_name: String,
+}
+
+/// Answer to a successful enrolment. `token` is the device credential: the app keeps it in the
+/// OS keychain and sends it as `Authorization: Bearer <token>`. The server keeps only its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolResponse {
+    pub device_id: Uuid,
+    pub token: String,
+    pub structure_id: Uuid,
+    pub structure_name: String,
+    pub caseworker_name: String,
+    /// `social` or `employment`.
+    pub role: String,
+    pub server_time_ms: u64,
+}
+
 /// A position in a scope's change feed. Opaque to clients: they store it and send it back.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -152,6 +176,8 @@ pub enum ErrorCode {
     Forbidden,
     /// 400: malformed request or cursor.
     BadRequest,
+    /// 400: an enrolment code that is unknown, already used or expired.
+    InvalidCode,
     /// 500: logged on the server with detail, answered without it.
     Internal,
 }

@@ -1,4 +1,10 @@
-//! A real server on 127.0.0.1:0 with a temporary data folder, and a small HTTP client.
+//! A real server on 127.0.0.1:0, on SQLite (a temporary data folder) or PostgreSQL (a fresh
+//! schema per test, dropped at the end), and a small HTTP client. [`both_backends!`] runs each
+//! test on both.
+//!
+//! PostgreSQL comes from `TANDEM_TEST_DATABASE_URL` (default `postgres://127.0.0.1:5432/test`,
+//! as the current user). If it does not answer, the PostgreSQL tests fail, never skip:
+//! `crates/server/tests/ensure-postgres.sh` installs and starts one.
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -8,6 +14,7 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
+use tandem_server::db::{Row, Value as SqlValue};
 use tandem_server::http::{app, AppState};
 use tandem_server::{Role, Store};
 use tandem_sync::{Change, Cursor, Hlc, PullResponse, PushResponse, Versioned, PROTOCOL_HEADER};
@@ -15,11 +22,110 @@ use uuid::Uuid;
 
 type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn name(backend: Backend)` as two tests, `sqlite::name` and
+/// `postgres::name`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://127.0.0.1:5432/test";
+
+pub fn test_database_url() -> String {
+    std::env::var("TANDEM_TEST_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_TEST_DATABASE_URL.to_string())
+}
+
+/// Runs `f` on a plain thread: the synchronous PostgreSQL client may not block a thread that
+/// drives an async runtime.
+pub fn on_plain_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::spawn(f)
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+pub fn postgres_admin(url: &str) -> postgres::Client {
+    postgres::Client::connect(url, postgres::NoTls).unwrap_or_else(|e| {
+        let e = match (e.as_db_error(), std::error::Error::source(&e)) {
+            (Some(db), _) => format!("{e}: {}", db.message()),
+            (None, Some(cause)) => format!("{e}: {cause}"),
+            (None, None) => e.to_string(),
+        };
+        panic!(
+            "PostgreSQL is unreachable at {url}: {e}\n\
+             The PostgreSQL half of the server tests needs it: run \
+             crates/server/tests/ensure-postgres.sh (installs and starts PostgreSQL), or set \
+             TANDEM_TEST_DATABASE_URL to a database where the current user may create schemas."
+        )
+    })
+}
+
+/// A fresh schema in the test database; returns its name and a URL whose connections use it.
+fn create_schema() -> (String, String) {
+    let base = test_database_url();
+    on_plain_thread(move || {
+        let schema = format!("t_{}", Uuid::new_v4().simple());
+        postgres_admin(&base)
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .unwrap();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        // synchronous_commit off: these tests are about logic, not about surviving a power cut;
+        // commit order and visibility are unchanged, only the wait for the disk goes.
+        let url =
+            format!("{base}{sep}options=-csearch_path%3D{schema}%20-csynchronous_commit%3Doff");
+        (schema, url)
+    })
+}
+
 pub struct Server {
+    pub backend: Backend,
     pub base: String,
     pub dir: tempfile::TempDir,
+    /// PostgreSQL only: the URL of this test's schema, as `--database-url`.
+    pub database_url: Option<String>,
+    schema: Option<String>,
     pub state: AppState,
     client: HttpClient,
+    /// Aborted on drop, so the server's connection closes with the test case.
+    serving: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.serving.abort();
+        if let Some(schema) = self.schema.take() {
+            let base = test_database_url();
+            on_plain_thread(move || {
+                let _ = postgres_admin(&base)
+                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            });
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -32,18 +138,46 @@ pub struct Dev {
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 impl Server {
-    pub async fn start() -> Server {
+    pub async fn start(backend: Backend) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let state = AppState::new(Store::open(dir.path()).unwrap());
+        let (schema, database_url) = match backend {
+            Backend::Sqlite => (None, None),
+            Backend::Postgres => {
+                let (schema, url) = create_schema();
+                (Some(schema), Some(url))
+            }
+        };
+        let store = match &database_url {
+            None => Store::open(dir.path()).unwrap(),
+            Some(url) => {
+                let url = url.clone();
+                match on_plain_thread(move || Store::open_postgres(&url)) {
+                    Ok(store) => store,
+                    Err(e) => {
+                        let (schema, base) = (schema.clone().unwrap(), test_database_url());
+                        on_plain_thread(move || {
+                            let _ = postgres_admin(&base)
+                                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
+                        });
+                        panic!("opening the store on PostgreSQL: {e}");
+                    }
+                }
+            }
+        };
+        let state = AppState::new(store);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let router = app(state.clone());
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let serving = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         Server {
+            backend,
             base,
             dir,
+            database_url,
+            schema,
             state,
             client: Client::builder(TokioExecutor::new()).build_http(),
+            serving,
         }
     }
 
@@ -181,8 +315,37 @@ impl Server {
         .0
     }
 
-    pub fn db(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.dir.path().join("tandem-server.sqlite")).unwrap()
+    /// Runs SQL (the shared dialect: `?N` placeholders) on the server's own connection.
+    pub async fn query(&self, sql: &str, params: Vec<SqlValue>) -> Vec<Row> {
+        let sql = sql.to_string();
+        self.state
+            .with_store(move |s| Ok(s.db_mut().query(&sql, &params)?))
+            .await
+            .unwrap()
+    }
+
+    /// A `SELECT count(*) …` (or any single integer).
+    pub async fn count(&self, sql: &str) -> i64 {
+        self.query(sql, vec![]).await[0].int(0).unwrap()
+    }
+
+    /// Statements without results, e.g. what someone holding the database would do.
+    pub async fn batch(&self, sql: &str) {
+        let sql = sql.to_string();
+        self.state
+            .with_store(move |s| Ok(s.db_mut().batch(&sql)?))
+            .await
+            .unwrap()
+    }
+
+    /// Runs the `tandem-server` binary on this server's database.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tandem-server"));
+        command.arg("--data-dir").arg(self.dir.path());
+        if let Some(url) = &self.database_url {
+            command.arg("--database-url").arg(url);
+        }
+        command.args(args).output().unwrap()
     }
 }
 
