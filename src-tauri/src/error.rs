@@ -96,7 +96,9 @@ impl AppError {
                 StoreError::Finalised => ErrorCode::Finalised,
                 StoreError::DraftExists | StoreError::VersionExists => ErrorCode::DraftExists,
                 StoreError::Diagnostic(e) => diagnostic_code(e),
-                StoreError::Io(_) | StoreError::Sqlite(_) => ErrorCode::Internal,
+                StoreError::Io(_) | StoreError::Sqlite(_) | StoreError::NotEnrolled => {
+                    ErrorCode::Internal
+                }
             },
             AppError::Diagnostic(e) => diagnostic_code(e),
             AppError::Print(_) => ErrorCode::Internal,

@@ -48,6 +48,7 @@ pub(crate) fn open(
     }
     configure(&conn)?;
     migrations::migrate(&mut conn, migrations::MIGRATIONS)?;
+    crate::outbox::backfill(&mut conn)?;
     Ok(conn)
 }
 

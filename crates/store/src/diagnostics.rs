@@ -126,7 +126,17 @@ impl CaseFile {
             .and_then(serde_json::Value::as_str)
             .unwrap_or("edit")
             .to_string();
-        outbox::record(&tx, outbox::DIAGNOSTIC, id, &kind, &value, now)?;
+        outbox::record(
+            &tx,
+            &outbox::Target {
+                entity: outbox::DIAGNOSTIC,
+                record_id: id,
+                person_id: current.person_id,
+                field: &kind,
+            },
+            &value,
+            now,
+        )?;
         tx.commit()?;
         Ok(updated)
     }
@@ -177,11 +187,21 @@ fn insert_diagnostic_row(conn: &Connection, d: &Diagnostic) -> Result<(), StoreE
     let at = DateTime::parse_from_rfc3339(&d.created_at)
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_else(|_| Utc::now());
-    outbox::record(conn, outbox::DIAGNOSTIC, d.id, "create", &value, at)?;
+    outbox::record(
+        conn,
+        &outbox::Target {
+            entity: outbox::DIAGNOSTIC,
+            record_id: d.id,
+            person_id: d.person_id,
+            field: "create",
+        },
+        &value,
+        at,
+    )?;
     Ok(())
 }
 
-fn load_diagnostic(conn: &Connection, id: Uuid) -> Result<Diagnostic, StoreError> {
+pub(crate) fn load_diagnostic(conn: &Connection, id: Uuid) -> Result<Diagnostic, StoreError> {
     let body: String = conn
         .prepare_cached("SELECT body FROM diagnostics WHERE id = ?1")?
         .query_row([id.to_string()], |row| row.get(0))
@@ -197,23 +217,23 @@ fn load_diagnostic(conn: &Connection, id: Uuid) -> Result<Diagnostic, StoreError
     })
 }
 
-fn to_json(d: &Diagnostic) -> Result<String, StoreError> {
+pub(crate) fn to_json(d: &Diagnostic) -> Result<String, StoreError> {
     serde_json::to_string(d).map_err(internal)
 }
 
 /// Serialising our own types does not fail; if it ever did, it is an internal error.
-fn internal(e: serde_json::Error) -> StoreError {
+pub(crate) fn internal(e: serde_json::Error) -> StoreError {
     StoreError::Sqlite(rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
-fn status_text(status: DiagnosticStatus) -> &'static str {
+pub(crate) fn status_text(status: DiagnosticStatus) -> &'static str {
     match status {
         DiagnosticStatus::Draft => "draft",
         DiagnosticStatus::Finalised => "finalised",
     }
 }
 
-fn orientation_text(orientation: Orientation) -> &'static str {
+pub(crate) fn orientation_text(orientation: Orientation) -> &'static str {
     match orientation {
         Orientation::Professional => "professional",
         Orientation::SocioProfessional => "socio_professional",

@@ -31,6 +31,9 @@ pub enum StoreError {
     /// The diagnostic rules refused the change; nothing was written.
     #[error("{0}")]
     Diagnostic(#[from] DiagnosticError),
+    /// Sync was asked for before the laptop was enrolled with a territory server.
+    #[error("this case file is not enrolled with a territory server")]
+    NotEnrolled,
     #[error("case file I/O error: {0}")]
     Io(#[from] std::io::Error),
     #[error("case file database error: {0}")]
@@ -51,6 +54,7 @@ impl StoreError {
             StoreError::DraftExists => "draft_exists",
             StoreError::VersionExists => "version_exists",
             StoreError::Diagnostic(_) => "diagnostic_rejected",
+            StoreError::NotEnrolled => "not_enrolled",
             StoreError::Io(_) => "io",
             StoreError::Sqlite(_) => "internal",
         }

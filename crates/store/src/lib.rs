@@ -9,6 +9,7 @@ mod error;
 mod migrations;
 mod outbox;
 mod person_rows;
+mod sync;
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +22,9 @@ use tandem_domain::{NewPerson, Person, PersonField, PersonList, Profile, Role};
 use uuid::Uuid;
 
 pub use error::StoreError;
+pub use sync::{
+    ConflictValue, OpenConflict, PageReport, PushReport, RefusedChange, SyncCounts, SyncState,
+};
 
 use person_rows::{PERSON_COLUMNS, SUMMARY_COLUMNS};
 
@@ -216,9 +220,12 @@ impl CaseFile {
         ])?;
         outbox::record(
             &tx,
-            outbox::PERSON,
-            id,
-            field.name(),
+            &outbox::Target {
+                entity: outbox::PERSON,
+                record_id: id,
+                person_id: id,
+                field: field.name(),
+            },
             &person_rows::json_value(&updated, field),
             now,
         )?;
@@ -297,11 +304,13 @@ impl CaseFile {
         Ok(())
     }
 
-    /// How many field-level changes wait in the outbox.
+    /// How many field-level changes wait in the outbox to be pushed.
     pub fn pending_changes(&self) -> Result<u64, StoreError> {
-        let count: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM outbox", [], |row| row.get(0))?;
+        let count: i64 = self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'pending'",
+            [],
+            |row| row.get(0),
+        )?;
         Ok(count.unsigned_abs())
     }
 }
@@ -323,9 +332,12 @@ fn insert_person(conn: &Connection, person: &Person) -> Result<(), StoreError> {
         if person_rows::is_set(person, field) {
             outbox::record(
                 conn,
-                outbox::PERSON,
-                person.id,
-                field.name(),
+                &outbox::Target {
+                    entity: outbox::PERSON,
+                    record_id: person.id,
+                    person_id: person.id,
+                    field: field.name(),
+                },
                 &person_rows::json_value(person, field),
                 person.updated_at,
             )?;

@@ -19,10 +19,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: V2,
     },
+    Migration {
+        version: 3,
+        sql: V3,
+    },
 ];
 
 /// The version a file has after all of [`MIGRATIONS`]; files with a higher one are refused.
-pub(crate) const SCHEMA_VERSION: u32 = 2;
+pub(crate) const SCHEMA_VERSION: u32 = 3;
 
 const V1: &str = "
 CREATE TABLE profile (
@@ -111,6 +115,70 @@ END;
 
 CREATE TRIGGER diagnostics_finalised_no_delete BEFORE DELETE ON diagnostics
     WHEN OLD.status = 'finalised'
+BEGIN
+    SELECT RAISE(ABORT, 'finalised');
+END;
+";
+
+/// Sync with the territory server (docs/sync-protocol.md).
+///
+/// - `outbox` rows get their register, person, base version and clock stamp at edit time, and a
+///   state: `pending` (to push), `refused` (kept with the server's reason), `acked` (accepted;
+///   it still protects its register until it comes back in a pull).
+/// - `sync_register`: per register, what was pulled: the highest version, the heads (the
+///   changes nobody superseded, as JSON, the winner first; more than one = an open conflict)
+///   and which mutation's value the record shows. Superseded changes are not kept.
+/// - `sync_purge`: persons being removed by sync in the current transaction. Only then may a
+///   finalised diagnostic be deleted (consent withdrawn: the laptop may no longer hold it).
+const V3: &str = "
+ALTER TABLE outbox ADD COLUMN person_id TEXT;
+ALTER TABLE outbox ADD COLUMN register TEXT;
+ALTER TABLE outbox ADD COLUMN base_version INTEGER;
+ALTER TABLE outbox ADD COLUMN hlc_wall INTEGER;
+ALTER TABLE outbox ADD COLUMN hlc_counter INTEGER;
+ALTER TABLE outbox ADD COLUMN hlc_node TEXT;
+ALTER TABLE outbox ADD COLUMN state TEXT NOT NULL DEFAULT 'pending'
+    CHECK (state IN ('pending', 'refused', 'acked'));
+ALTER TABLE outbox ADD COLUMN refusal TEXT;
+CREATE INDEX outbox_by_register ON outbox (record_id, register);
+CREATE INDEX outbox_by_person ON outbox (person_id);
+
+CREATE TABLE sync_state (
+    singleton      INTEGER PRIMARY KEY CHECK (singleton = 1),
+    server_url     TEXT NOT NULL,
+    device_id      TEXT NOT NULL,
+    cursor         TEXT,
+    last_synced_at TEXT
+);
+
+CREATE TABLE sync_clock (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    wall_ms   INTEGER NOT NULL,
+    counter   INTEGER NOT NULL,
+    node      TEXT NOT NULL
+);
+
+CREATE TABLE sync_register (
+    record_id  TEXT NOT NULL,
+    register   TEXT NOT NULL,
+    person_id  TEXT NOT NULL,
+    entity     TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    shown      TEXT,
+    head_count INTEGER NOT NULL,
+    heads      TEXT NOT NULL,
+    PRIMARY KEY (record_id, register)
+) WITHOUT ROWID;
+
+CREATE INDEX sync_register_by_person ON sync_register (person_id);
+CREATE INDEX sync_register_conflicts ON sync_register (person_id) WHERE head_count > 1;
+
+CREATE TABLE sync_purge (person_id TEXT PRIMARY KEY NOT NULL);
+
+DROP TRIGGER diagnostics_finalised_no_delete;
+CREATE TRIGGER diagnostics_finalised_no_delete BEFORE DELETE ON diagnostics
+    WHEN OLD.status = 'finalised'
+     AND NOT EXISTS (SELECT 1 FROM sync_purge WHERE person_id = OLD.person_id)
 BEGIN
     SELECT RAISE(ABORT, 'finalised');
 END;

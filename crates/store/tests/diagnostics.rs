@@ -460,6 +460,22 @@ fn a_schema_1_file_is_migrated_to_the_current_schema() {
         "DROP TRIGGER diagnostics_finalised_no_update;
          DROP TRIGGER diagnostics_finalised_no_delete;
          DROP TABLE diagnostics;
+         DROP TABLE sync_state;
+         DROP TABLE sync_clock;
+         DROP TABLE sync_register;
+         DROP TABLE sync_purge;
+         CREATE TABLE outbox_v1 (
+             mutation_id TEXT PRIMARY KEY NOT NULL,
+             record_type TEXT NOT NULL,
+             record_id   TEXT NOT NULL,
+             field       TEXT NOT NULL,
+             value       TEXT NOT NULL,
+             created_at  TEXT NOT NULL
+         );
+         INSERT INTO outbox_v1 SELECT mutation_id, record_type, record_id, field, value,
+             created_at FROM outbox;
+         DROP TABLE outbox;
+         ALTER TABLE outbox_v1 RENAME TO outbox;
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -467,6 +483,11 @@ fn a_schema_1_file_is_migrated_to_the_current_schema() {
 
     let mut file = CaseFile::open(&path, &KEY).unwrap();
     assert_eq!(file.person(person).unwrap().first_name, "Hélène");
+    // Outbox rows written by version 1 got their register, person and clock stamp, in order.
+    let pending = file.pending_outbox(100).unwrap();
+    assert_eq!(pending.len(), 3, "first name, last name, birth date");
+    assert!(pending.iter().all(|c| c.person_id == person && c.hlc.wall_ms > 0));
+    assert!(pending.windows(2).all(|w| w[0].hlc < w[1].hlc));
     let d = sample_diagnostic(person, Uuid::now_v7(), 1, None, 1);
     file.insert_diagnostic(&d).unwrap();
     file.integrity_check().unwrap();
