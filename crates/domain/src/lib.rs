@@ -4,6 +4,7 @@
 pub mod diagnostic;
 pub mod diagnostic_rules;
 pub mod fold;
+pub mod followup;
 pub mod person;
 pub mod profile;
 pub mod referentiel;

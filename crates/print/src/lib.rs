@@ -13,6 +13,7 @@ mod layout;
 mod pdf;
 mod person;
 mod professional;
+pub mod review;
 
 use chrono::{DateTime, Utc};
 use tandem_domain::diagnostic::{Diagnostic, Referentiel};
