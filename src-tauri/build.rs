@@ -20,6 +20,11 @@ const COMMANDS: &[&str] = &[
     "amend_diagnostic",
     "print_diagnostic",
     "save_diagnostic_pdf",
+    "sync_status",
+    "enrol_device",
+    "sync_now",
+    "list_conflicts",
+    "resolve_conflict",
 ];
 
 fn main() {

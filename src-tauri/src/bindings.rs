@@ -27,6 +27,8 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     d::QualificationLevel::export_all(&cfg)?;
     d::Grade::export_all(&cfg)?;
     crate::core::Audience::export_all(&cfg)?;
+    crate::sync_view::SyncStatus::export_all(&cfg)?;
+    crate::sync_view::ConflictView::export_all(&cfg)?;
     Ok(())
 }
 

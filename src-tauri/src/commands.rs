@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::core::{AppCore, AppState, Audience};
 use crate::error::{AppError, IpcError};
+use crate::sync_view::{ConflictView, SyncStatus};
 
 type Core<'a> = State<'a, Arc<AppCore>>;
 
@@ -170,4 +171,44 @@ pub async fn save_diagnostic_pdf(
         .unwrap_or_default();
     blocking(&core, move |c| c.save_diagnostic_pdf(id, audience, &path)).await?;
     Ok(Some(shown))
+}
+
+#[tauri::command]
+pub async fn sync_status(core: Core<'_>) -> Result<SyncStatus, IpcError> {
+    blocking(&core, |c| c.sync_status()).await
+}
+
+/// Enrols this laptop with a territory server (a network call: runs on the async runtime).
+#[tauri::command]
+pub async fn enrol_device(
+    core: Core<'_>,
+    server_url: String,
+    code: String,
+) -> Result<SyncStatus, IpcError> {
+    let core = Arc::clone(&core);
+    core.enrol_device(&server_url, &code)
+        .await
+        .map_err(IpcError::from)
+}
+
+#[tauri::command]
+pub async fn sync_now(core: Core<'_>) -> Result<SyncStatus, IpcError> {
+    blocking(&core, |c| c.sync_now()).await
+}
+
+#[tauri::command]
+pub async fn list_conflicts(core: Core<'_>) -> Result<Vec<ConflictView>, IpcError> {
+    blocking(&core, |c| c.list_conflicts()).await
+}
+
+#[tauri::command]
+pub async fn resolve_conflict(
+    core: Core<'_>,
+    conflict_id: String,
+    mutation_id: Uuid,
+) -> Result<(), IpcError> {
+    blocking(&core, move |c| {
+        c.resolve_conflict(&conflict_id, mutation_id)
+    })
+    .await
 }

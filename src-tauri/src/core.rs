@@ -22,6 +22,9 @@ use crate::error::AppError;
 use crate::paths::{self, Paths};
 use crate::printing::Printer;
 
+mod sync;
+pub use sync::{normalise_code, normalise_server_url, run_worker};
+
 /// Opens the OS keychain for a profile. Tests give a mock store; the app gives the native one.
 pub type KeychainProvider = Arc<dyn Fn(&str) -> Result<Keychain, KeyError> + Send + Sync>;
 
@@ -73,6 +76,7 @@ pub struct AppCore {
     session: Mutex<Option<Session>>,
     clock: fn() -> DateTime<Utc>,
     printer: Printer,
+    sync: sync::SyncRuntime,
 }
 
 impl AppCore {
@@ -85,6 +89,7 @@ impl AppCore {
             session: Mutex::new(None),
             clock: Utc::now,
             printer: Printer::system(),
+            sync: sync::SyncRuntime::default(),
         }
     }
 
@@ -163,6 +168,7 @@ impl AppCore {
         match result {
             Ok(case_file) => {
                 log::info!("profile created");
+                self.clear_revoked();
                 *self.session() = Some(Session {
                     case_file,
                     profile: profile.clone(),
@@ -205,6 +211,7 @@ impl AppCore {
             profile: profile.clone(),
         });
         log::info!("unlocked");
+        self.nudge_sync();
         Ok(profile)
     }
 
@@ -219,6 +226,9 @@ impl AppCore {
         &self,
         f: impl FnOnce(&mut Session) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
+        if self.sync.revoked.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(AppError::Sync(tandem_sync_client::SyncError::DeviceRevoked));
+        }
         let mut guard = self.session();
         let session = guard.as_mut().ok_or(AppError::Locked)?;
         f(session)

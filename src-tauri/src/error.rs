@@ -32,6 +32,18 @@ pub enum ErrorCode {
     DraftExists,
     /// The system could not print (no printing system, no printer, job refused): save instead.
     PrintFailed,
+    /// Sync was asked for, but this laptop is not enrolled with a territory server.
+    NotEnrolled,
+    /// The territory server cannot be reached.
+    Offline,
+    /// The enrolment code is unknown, already used or expired.
+    InvalidCode,
+    /// The territory server revoked this laptop; its case file was erased.
+    DeviceRevoked,
+    /// The territory server needs a newer Tandem.
+    UpgradeRequired,
+    /// Sync failed for another reason; the message says which.
+    SyncFailed,
     Internal,
 }
 
@@ -67,6 +79,14 @@ pub enum AppError {
     Print(#[from] tandem_print::PrintError),
     #[error("printing: {0}")]
     PrintJob(#[from] PrintJobError),
+    #[error("sync: {0:?}")]
+    Sync(#[from] tandem_sync_client::SyncError),
+    #[error("the server address is not valid")]
+    InvalidServerUrl,
+    #[error("the enrolment code is not 16 letters and digits")]
+    InvalidCodeFormat,
+    #[error("this laptop is already enrolled")]
+    AlreadyEnrolled,
 }
 
 fn diagnostic_code(e: &DiagnosticError) -> ErrorCode {
@@ -112,6 +132,22 @@ impl AppError {
                 KeyError::Io(_) => ErrorCode::Internal,
             },
             AppError::Io(_) => ErrorCode::Internal,
+            AppError::InvalidServerUrl
+            | AppError::InvalidCodeFormat
+            | AppError::AlreadyEnrolled => ErrorCode::Validation,
+            AppError::Sync(e) => {
+                use tandem_sync_client::SyncError as S;
+                match e {
+                    S::Offline => ErrorCode::Offline,
+                    S::InvalidCode => ErrorCode::InvalidCode,
+                    S::DeviceRevoked => ErrorCode::DeviceRevoked,
+                    S::UpgradeRequired => ErrorCode::UpgradeRequired,
+                    S::NotEnrolled => ErrorCode::NotEnrolled,
+                    S::InvalidUrl => ErrorCode::Validation,
+                    S::Locked => ErrorCode::Locked,
+                    _ => ErrorCode::SyncFailed,
+                }
+            }
         }
     }
 
@@ -131,6 +167,25 @@ impl AppError {
                  par défaut, ou enregistrez le document en PDF."
                     .into()
             }
+            AppError::InvalidServerUrl | AppError::Sync(tandem_sync_client::SyncError::InvalidUrl) => {
+                "Adresse du serveur non valide : elle commence par https:// (par exemple \
+                 https://tandem.mon-territoire.fr)."
+                    .into()
+            }
+            AppError::InvalidCodeFormat => "Le code d’enregistrement compte 16 lettres et chiffres, par exemple \
+                 ABCD-EFGH-JKLM-NPQR."
+                .into(),
+            AppError::AlreadyEnrolled => {
+                "Cet ordinateur est déjà relié à un serveur du territoire.".into()
+            }
+            AppError::Sync(tandem_sync_client::SyncError::DeviceRevoked) => {
+                "L’administrateur du territoire a retiré cet ordinateur du serveur : par sécurité, le \
+                 dossier local a été effacé de cet ordinateur. Les dossiers restent disponibles sur le \
+                 serveur. Pour continuer, contactez l’administrateur de Tandem de votre territoire, \
+                 puis créez un nouveau profil."
+                    .into()
+            }
+            AppError::Sync(e) => e.to_string(),
             AppError::Diagnostic(DiagnosticError::NotReady(missing))
             | AppError::Store(StoreError::Diagnostic(DiagnosticError::NotReady(missing))) => {
                 format!(
@@ -186,6 +241,11 @@ impl AppError {
             | AppError::Store(StoreError::Diagnostic(DiagnosticError::Validation(e))) => {
                 Some(e.field.to_string())
             }
+            AppError::InvalidServerUrl
+            | AppError::Sync(tandem_sync_client::SyncError::InvalidUrl) => {
+                Some("server_url".into())
+            }
+            AppError::InvalidCodeFormat => Some("code".into()),
             _ => None,
         }
     }

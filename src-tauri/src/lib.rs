@@ -7,6 +7,7 @@ pub mod error;
 mod logging;
 pub mod paths;
 pub mod printing;
+pub mod sync_view;
 
 use std::sync::Arc;
 
@@ -31,7 +32,12 @@ pub fn run() {
     let result = tauri::Builder::default()
         // Used from Rust only (the "save as" dialog); the window gets no dialog permission.
         .plugin(tauri_plugin_dialog::init())
-        .manage(core)
+        .manage(core.clone())
+        .setup(move |_app| {
+            // One supervised background task syncs with the territory server when enrolled.
+            tauri::async_runtime::spawn(crate::core::run_worker(core));
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::app_state,
             commands::create_profile,
@@ -52,6 +58,11 @@ pub fn run() {
             commands::amend_diagnostic,
             commands::print_diagnostic,
             commands::save_diagnostic_pdf,
+            commands::sync_status,
+            commands::enrol_device,
+            commands::sync_now,
+            commands::list_conflicts,
+            commands::resolve_conflict,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -1,13 +1,17 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { Profile } from "./bindings/Profile";
+import { RevokedDialog } from "./components/RevokedDialog";
 import { SettingsDialog } from "./components/SettingsDialog";
+import { SyncIndicator } from "./components/SyncIndicator";
 import { BackendContext } from "./lib/backendContext";
 import { fr } from "./lib/format";
-import { type Backend, type IpcError, toIpcError, withLockWatch } from "./lib/ipc";
+import { type Backend, type IpcError, toIpcError, withSessionWatch } from "./lib/ipc";
 import { flushPendingSaves } from "./lib/pendingSaves";
-import { useDocumentTitle, useRoute } from "./lib/route";
+import { CASELOAD_HREF, navigate, useDocumentTitle, useRoute } from "./lib/route";
 import { useInactivity } from "./lib/useInactivity";
+import { createSyncStore, SyncContext } from "./lib/syncStore";
 import { Caseload } from "./screens/Caseload";
+import { Conflicts } from "./screens/Conflicts";
 import { DiagnosticScreen } from "./screens/DiagnosticScreen";
 import { FirstRun } from "./screens/FirstRun";
 import { PersonForm } from "./screens/PersonForm";
@@ -24,14 +28,26 @@ export function App({ backend: rawBackend }: { backend: Backend }) {
   const [phase, setPhase] = useState<Phase>({ kind: "loading" });
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [query, setQuery] = useState("");
+  /** The French message of a revocation, shown once over the first-run screen. */
+  const [revoked, setRevoked] = useState<string | null>(null);
   const route = useRoute();
   const main = useRef<HTMLElement>(null);
 
   const backend = useMemo(
     () =>
-      withLockWatch(rawBackend, () => {
-        setSettingsOpen(false);
-        setPhase((p) => (p.kind === "locked" ? p : { kind: "locked", afterInactivity: false }));
+      withSessionWatch(rawBackend, {
+        onLocked: () => {
+          setSettingsOpen(false);
+          setPhase((p) => (p.kind === "locked" || p.kind === "first_run" ? p : { kind: "locked", afterInactivity: false }));
+        },
+        onRevoked: (error) => {
+          // Rust has already erased the case file: nothing left to save or to show.
+          setSettingsOpen(false);
+          setQuery("");
+          setRevoked(error.message);
+          setPhase({ kind: "first_run" });
+          navigate(CASELOAD_HREF);
+        },
       }),
     [rawBackend],
   );
@@ -39,8 +55,11 @@ export function App({ backend: rawBackend }: { backend: Backend }) {
   useEffect(() => {
     backend.appState().then(
       (s) => {
-        if (s.state === "first_run") setPhase({ kind: "first_run" });
-        else if (s.state === "locked") setPhase({ kind: "locked", afterInactivity: false });
+        if (s.state === "first_run") {
+          setPhase({ kind: "first_run" });
+          // Erased by a revocation before this window opened? The watch shows why.
+          backend.syncStatus().catch(() => {});
+        } else if (s.state === "locked") setPhase({ kind: "locked", afterInactivity: false });
         else setPhase({ kind: "unlocked", profile: s.profile });
       },
       (raw) => {
@@ -69,6 +88,8 @@ export function App({ backend: rawBackend }: { backend: Backend }) {
   const unlocked = phase.kind === "unlocked";
   const onIdle = useCallback(() => void lock(true), [lock]);
   useInactivity(unlocked ? phase.profile.lock_after_minutes : 0, onIdle, unlocked);
+  const syncStore = useMemo(() => createSyncStore(backend), [backend]);
+  useEffect(() => (unlocked ? syncStore.start() : undefined), [syncStore, unlocked]);
 
   let screen;
   switch (phase.kind) {
@@ -92,6 +113,8 @@ export function App({ backend: rawBackend }: { backend: Backend }) {
           <PersonForm key={route.id} id={route.id} />
         ) : route.name === "diagnostic" ? (
           <DiagnosticScreen key={route.id} id={route.id} step={route.step} />
+        ) : route.name === "conflicts" ? (
+          <Conflicts />
         ) : (
           <Caseload query={query} onQueryChange={setQuery} />
         );
@@ -100,53 +123,57 @@ export function App({ backend: rawBackend }: { backend: Backend }) {
 
   return (
     <BackendContext value={backend}>
-      <a
-        href="#contenu"
-        className="skip-link"
-        onClick={(e) => {
-          // Hash routes: focus the content without touching the location.
-          e.preventDefault();
-          main.current?.focus();
-        }}
-      >
-        Aller au contenu
-      </a>
-      <header className="banner">
-        <div className="banner__inner">
-          <p className="brand">
-            <span className="brand__mark" aria-hidden="true" />
-            Tandem
-          </p>
-          {phase.kind === "unlocked" ? (
-            <>
-              <p className="who" data-testid="caseworker">
-                <span className="who__name">{phase.profile.caseworker_name}</span>
-                <span className="who__structure">{phase.profile.structure_name}</span>
-              </p>
-              <div className="banner__actions">
-                <button type="button" className="button button--quiet" onClick={() => setSettingsOpen(true)} data-testid="open-settings">
-                  Paramètres
-                </button>
-                <button type="button" className="button" onClick={() => void lock(false)} data-testid="lock">
-                  Verrouiller
-                </button>
-              </div>
-              <SettingsDialog
-                isOpen={settingsOpen}
-                onOpenChange={setSettingsOpen}
-                profile={phase.profile}
-                onSaved={(profile) => {
-                  setPhase({ kind: "unlocked", profile });
-                  setSettingsOpen(false);
-                }}
-              />
-            </>
-          ) : null}
-        </div>
-      </header>
-      <main id="contenu" ref={main} tabIndex={-1}>
-        {screen}
-      </main>
+      <SyncContext value={syncStore}>
+        <a
+          href="#contenu"
+          className="skip-link"
+          onClick={(e) => {
+            // Hash routes: focus the content without touching the location.
+            e.preventDefault();
+            main.current?.focus();
+          }}
+        >
+          Aller au contenu
+        </a>
+        <header className="banner">
+          <div className="banner__inner">
+            <p className="brand">
+              <span className="brand__mark" aria-hidden="true" />
+              Tandem
+            </p>
+            {phase.kind === "unlocked" ? (
+              <>
+                <p className="who" data-testid="caseworker">
+                  <span className="who__name">{phase.profile.caseworker_name}</span>
+                  <span className="who__structure">{phase.profile.structure_name}</span>
+                </p>
+                <div className="banner__actions">
+                  <button type="button" className="button button--quiet" onClick={() => setSettingsOpen(true)} data-testid="open-settings">
+                    Paramètres
+                  </button>
+                  <button type="button" className="button" onClick={() => void lock(false)} data-testid="lock">
+                    Verrouiller
+                  </button>
+                </div>
+                <SettingsDialog
+                  isOpen={settingsOpen}
+                  onOpenChange={setSettingsOpen}
+                  profile={phase.profile}
+                  onSaved={(profile) => {
+                    setPhase({ kind: "unlocked", profile });
+                    setSettingsOpen(false);
+                  }}
+                />
+              </>
+            ) : null}
+          </div>
+        </header>
+        {phase.kind === "unlocked" ? <SyncIndicator /> : null}
+        <RevokedDialog message={revoked} onClose={() => setRevoked(null)} />
+        <main id="contenu" ref={main} tabIndex={-1}>
+          {screen}
+        </main>
+      </SyncContext>
     </BackendContext>
   );
 }

@@ -2,10 +2,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ageFromIso, countPersons, fr, frenchDate } from "../src/lib/format.ts";
-import { FALLBACK_MESSAGE, toIpcError } from "../src/lib/ipc.ts";
+import { type Backend, FALLBACK_MESSAGE, toIpcError, withSessionWatch } from "../src/lib/ipc.ts";
 import { frenchDateTime, frenchDay } from "../src/lib/diagnosticLabels.ts";
 import { diagnosticHref, parseRoute } from "../src/lib/route.ts";
 import { fold } from "../src/testing/fakeBackend.ts";
+import { normaliseEnrolmentCode } from "../src/lib/enrolmentCode.ts";
+import { conflictsLabel, lastSyncLabel, pendingLabel, syncAnnouncement } from "../src/lib/syncLabels.ts";
+import type { SyncStatus } from "../src/bindings/SyncStatus.ts";
 
 describe("ipc.toIpcError", () => {
   it("keeps a well-formed IpcError", () => {
@@ -19,6 +22,29 @@ describe("ipc.toIpcError", () => {
   });
   it("fills a missing message and field", () => {
     assert.deepEqual(toIpcError({ code: "locked" }), { code: "locked", message: FALLBACK_MESSAGE, field: null });
+  });
+});
+
+describe("ipc.withSessionWatch", () => {
+  it("notifies a lock each time, a revocation once until a new profile exists", async () => {
+    const revoked = { code: "device_revoked", message: "Retiré.", field: null };
+    let answer: unknown = revoked;
+    const raw = {
+      syncStatus: () => Promise.reject(answer),
+      searchPersons: () => Promise.reject({ code: "locked", message: "Verrouillé.", field: null }),
+      createProfile: () => Promise.resolve({ id: "p" }),
+    } as unknown as Backend;
+    const seen: string[] = [];
+    const backend = withSessionWatch(raw, { onLocked: () => seen.push("locked"), onRevoked: (e) => seen.push(`revoked: ${e.message}`) });
+    await assert.rejects(backend.syncStatus(), { code: "device_revoked" });
+    await assert.rejects(backend.syncStatus(), { code: "device_revoked" });
+    await assert.rejects(backend.searchPersons(""), { code: "locked" });
+    await assert.rejects(backend.searchPersons(""), { code: "locked" });
+    assert.deepEqual(seen, ["revoked: Retiré.", "locked", "locked"]);
+    await backend.createProfile({} as never);
+    answer = { ...revoked, message: "Retiré encore." };
+    await assert.rejects(backend.syncStatus(), { code: "device_revoked" });
+    assert.deepEqual(seen.at(-1), "revoked: Retiré encore.");
   });
 });
 
@@ -61,5 +87,56 @@ describe("diagnostic dates", () => {
     assert.equal(frenchDay(instant), "26 novembre 2026");
     assert.equal(frenchDateTime(instant), "26 novembre 2026 à 14\u00a0h\u00a005");
     assert.equal(frenchDay(null), "");
+  });
+});
+
+describe("sync wording", () => {
+  const now = new Date(2026, 10, 26, 16, 0);
+  it("says when the last sync happened, in the laptop's time zone", () => {
+    assert.equal(lastSyncLabel(new Date(2026, 10, 26, 14, 5).toISOString(), now), "dernière synchronisation à 14\u00a0h\u00a005");
+    assert.equal(lastSyncLabel(new Date(2026, 10, 1, 9, 30).toISOString(), now), "dernière synchronisation le 1er novembre à 9\u00a0h\u00a030");
+    assert.equal(lastSyncLabel(new Date(2025, 11, 31, 18, 0).toISOString(), now), "dernière synchronisation le 31 décembre 2025 à 18\u00a0h\u00a000");
+    assert.equal(lastSyncLabel(null, now), "jamais synchronisé");
+  });
+  it("counts conflicts and changes", () => {
+    assert.equal(conflictsLabel(1), "1 conflit à résoudre");
+    assert.equal(conflictsLabel(3), "3 conflits à résoudre");
+    assert.equal(pendingLabel(1), "1 modification à envoyer");
+    assert.equal(pendingLabel(1200), "1\u202f200 modifications à envoyer");
+  });
+  it("announces a state, with the conflicts, never a progress value", () => {
+    const base: SyncStatus = {
+      state: "syncing",
+      server_url: "https://t.example",
+      structure_name: "S",
+      progress: 0.4,
+      pending_changes: 2,
+      refused_changes: 0,
+      conflicts: 0,
+      last_synced_at: null,
+      message: null,
+    };
+    assert.equal(syncAnnouncement(base), "Synchronisation en cours.");
+    assert.equal(syncAnnouncement({ ...base, state: "offline", progress: null, message: "Pas de réseau." }), "Hors ligne. Pas de réseau.");
+    assert.equal(syncAnnouncement({ ...base, state: "up_to_date", conflicts: 2 }), "Synchronisation terminée, le dossier est à jour. 2 conflits à résoudre.");
+  });
+});
+
+describe("enrolment code", () => {
+  it("accepts lower case, spaces and missing dashes", () => {
+    assert.equal(normaliseEnrolmentCode("abcdefghjklmnpqr"), "ABCD-EFGH-JKLM-NPQR");
+    assert.equal(normaliseEnrolmentCode(" abcd efgh-jklm–npqr "), "ABCD-EFGH-JKLM-NPQR");
+    assert.equal(normaliseEnrolmentCode("ABCD-EFGH-JKLM-NPQR"), "ABCD-EFGH-JKLM-NPQR");
+  });
+  it("refuses what cannot be a code", () => {
+    assert.equal(normaliseEnrolmentCode("abcd-efgh"), null);
+    assert.equal(normaliseEnrolmentCode("ABCD-EFGH-JKLM-NPQR-STUV"), null);
+    assert.equal(normaliseEnrolmentCode("ABCD-EFGH-JKLM-NPQ!"), null);
+  });
+});
+
+describe("route to the conflicts", () => {
+  it("knows the conflicts screen", () => {
+    assert.deepEqual(parseRoute("#/conflits"), { name: "conflicts" });
   });
 });

@@ -9,6 +9,11 @@ use crate::{DbKey, KeyError};
 /// The keychain service name under which every profile's key is filed.
 pub const SERVICE: &str = "fr.tandem.case-file";
 
+/// The keychain service under which a profile's device credential for the territory server is
+/// filed (same user: the profile id). Separate from the key so that withdrawing a laptop from
+/// the server never touches the case file's key, and the other way round.
+pub const DEVICE_SERVICE: &str = "fr.tandem.device-credential";
+
 /// The OS keychain entry holding one profile's key: service [`SERVICE`], user = profile id.
 ///
 /// The key is stored as its 64-digit hex form: some Secret Service back ends (KWallet's
@@ -82,16 +87,50 @@ impl Keychain {
         }
     }
 
+    /// Stores the device credential (the bearer token the territory server issued at enrolment).
+    pub fn store_device_token(&self, token: &str) -> Result<(), KeyError> {
+        self.entry_in(DEVICE_SERVICE)?
+            .set_password(token)
+            .map_err(|e| self.map_error("store device credential", e))
+    }
+
+    /// The device credential; `NoKeychainEntry` when this laptop is not enrolled.
+    pub fn load_device_token(&self) -> Result<Zeroizing<String>, KeyError> {
+        Ok(Zeroizing::new(
+            self.entry_in(DEVICE_SERVICE)?
+                .get_password()
+                .map_err(|e| self.map_error("load device credential", e))?,
+        ))
+    }
+
+    /// Removes the device credential; a missing one is `NoKeychainEntry`.
+    pub fn delete_device_token(&self) -> Result<(), KeyError> {
+        self.entry_in(DEVICE_SERVICE)?
+            .delete_credential()
+            .map_err(|e| self.map_error("delete device credential", e))
+    }
+
     fn entry(&self) -> Result<Entry, KeyError> {
+        self.entry_in(SERVICE)
+    }
+
+    fn entry_in(&self, service: &str) -> Result<Entry, KeyError> {
         let result = if self.modifiers.is_empty() {
-            Entry::new_in_store(&self.store, SERVICE, &self.profile_id)
+            Entry::new_in_store(&self.store, service, &self.profile_id)
         } else {
+            let device_label = format!("Tandem: territory server credential ({})", self.profile_id);
             let modifiers: HashMap<&str, &str> = self
                 .modifiers
                 .iter()
-                .map(|(name, value)| (*name, value.as_str()))
+                .map(|(name, value)| {
+                    if *name == "label" && service == DEVICE_SERVICE {
+                        (*name, device_label.as_str())
+                    } else {
+                        (*name, value.as_str())
+                    }
+                })
                 .collect();
-            Entry::new_in_store_with_modifiers(&self.store, SERVICE, &self.profile_id, &modifiers)
+            Entry::new_in_store_with_modifiers(&self.store, service, &self.profile_id, &modifiers)
         };
         result.map_err(|e| self.map_error("open entry", e))
     }
@@ -185,6 +224,27 @@ mod tests {
 
     fn platform_failure() -> StoreError {
         StoreError::PlatformFailure("simulated D-Bus failure".into())
+    }
+
+    #[test]
+    fn device_token_is_a_separate_entry() {
+        let store = mock_store();
+        let keychain = Keychain::with_store(store.clone(), "profile-d");
+        let key = DbKey::generate();
+        keychain.store(&key).unwrap();
+        assert!(matches!(
+            keychain.load_device_token(),
+            Err(KeyError::NoKeychainEntry)
+        ));
+        keychain.store_device_token("token-1").unwrap();
+        assert_eq!(keychain.load_device_token().unwrap().as_str(), "token-1");
+        keychain.delete_device_token().unwrap();
+        assert!(matches!(
+            keychain.delete_device_token(),
+            Err(KeyError::NoKeychainEntry)
+        ));
+        // The case file's key is untouched by the credential's life.
+        assert_eq!(keychain.load().unwrap(), key);
     }
 
     #[test]

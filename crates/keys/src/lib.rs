@@ -14,7 +14,7 @@ mod wrapped;
 
 pub use db_key::DbKey;
 pub use error::KeyError;
-pub use keychain::{Keychain, SERVICE};
+pub use keychain::{Keychain, DEVICE_SERVICE, SERVICE};
 #[doc(hidden)]
 pub use wrapped::KdfParams;
 pub use wrapped::WrappedKey;

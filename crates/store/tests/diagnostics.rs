@@ -486,7 +486,9 @@ fn a_schema_1_file_is_migrated_to_the_current_schema() {
     // Outbox rows written by version 1 got their register, person and clock stamp, in order.
     let pending = file.pending_outbox(100).unwrap();
     assert_eq!(pending.len(), 3, "first name, last name, birth date");
-    assert!(pending.iter().all(|c| c.person_id == person && c.hlc.wall_ms > 0));
+    assert!(pending
+        .iter()
+        .all(|c| c.person_id == person && c.hlc.wall_ms > 0));
     assert!(pending.windows(2).all(|w| w[0].hlc < w[1].hlc));
     let d = sample_diagnostic(person, Uuid::now_v7(), 1, None, 1);
     file.insert_diagnostic(&d).unwrap();

@@ -45,6 +45,9 @@ pub enum SyncError {
     /// No server or credential recorded yet.
     #[error("Cet ordinateur n’est pas encore relié à un serveur du territoire.")]
     NotEnrolled,
+    /// The app was locked while syncing: the case file is closed until the next unlock.
+    #[error("Le dossier est verrouillé : la synchronisation reprendra au déverrouillage.")]
+    Locked,
     /// The local case file failed.
     #[error("Erreur du dossier local pendant la synchronisation.")]
     Store(#[from] StoreError),
@@ -67,6 +70,7 @@ impl SyncError {
             SyncError::Server(_) => "server",
             SyncError::Protocol => "protocol",
             SyncError::NotEnrolled => "not_enrolled",
+            SyncError::Locked => "locked",
             SyncError::Store(_) => "store",
         }
     }

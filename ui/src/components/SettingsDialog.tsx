@@ -5,6 +5,7 @@ import { useBackend } from "../lib/backendContext";
 import type { IpcError } from "../lib/ipc";
 import { fr } from "../lib/format";
 import { TextField } from "./Field";
+import { ServerSection } from "./ServerSection";
 
 export function SettingsDialog({
   isOpen,
@@ -21,14 +22,25 @@ export function SettingsDialog({
     <ModalOverlay isOpen={isOpen} onOpenChange={onOpenChange} isDismissable className="modal-overlay">
       <Modal className="modal">
         <Dialog className="dialog" data-testid="settings-dialog">
-          {({ close }) => <SettingsForm profile={profile} onCancel={close} onSaved={onSaved} />}
+          {({ close }) => (
+            <div className="form">
+              <SettingsForm profile={profile} onSaved={onSaved} />
+              <ServerSection />
+              <ReferenceCredits />
+              <div className="actions dialog__footer">
+                <button type="button" className="button" onClick={close}>
+                  Fermer
+                </button>
+              </div>
+            </div>
+          )}
         </Dialog>
       </Modal>
     </ModalOverlay>
   );
 }
 
-function SettingsForm({ profile, onCancel, onSaved }: { profile: Profile; onCancel: () => void; onSaved: (p: Profile) => void }) {
+function SettingsForm({ profile, onSaved }: { profile: Profile; onSaved: (p: Profile) => void }) {
   const backend = useBackend();
   const [minutes, setMinutes] = useState(String(profile.lock_after_minutes));
   const [error, setError] = useState<string | null>(null);
@@ -89,12 +101,8 @@ function SettingsForm({ profile, onCancel, onSaved }: { profile: Profile; onCanc
         <button type="submit" className="button button--primary" aria-disabled={busy || undefined} data-testid="settings-save">
           Enregistrer
         </button>
-        <button type="button" className="button" onClick={onCancel}>
-          Annuler
-        </button>
       </div>
       <p className="hint">{fr("Raccourci : le bouton « Verrouiller » en haut de l’écran verrouille tout de suite.")}</p>
-      <ReferenceCredits />
     </form>
   );
 }

@@ -3,6 +3,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import type { AppState } from "../bindings/AppState";
 import type { Audience } from "../bindings/Audience";
+import type { ConflictView } from "../bindings/ConflictView";
 import type { Diagnostic } from "../bindings/Diagnostic";
 import type { DiagnosticEdit } from "../bindings/DiagnosticEdit";
 import type { DiagnosticSummary } from "../bindings/DiagnosticSummary";
@@ -16,6 +17,7 @@ import type { PersonList } from "../bindings/PersonList";
 import type { Profile } from "../bindings/Profile";
 import type { Referentiel } from "../bindings/Referentiel";
 import type { RomeMatch } from "../bindings/RomeMatch";
+import type { SyncStatus } from "../bindings/SyncStatus";
 
 export type { IpcError, ErrorCode };
 
@@ -45,6 +47,18 @@ export interface Backend {
   printDiagnostic(id: string, audience: Audience): Promise<void>;
   /** Asks where to save (the system's dialog), writes the PDF; the file name, or null if cancelled. */
   saveDiagnosticPdf(id: string, audience: Audience): Promise<string | null>;
+  /** The sync indicator's state; cheap (no I/O), polled while the file is unlocked. */
+  syncStatus(): Promise<SyncStatus>;
+  /**
+   * Enrols this laptop with a territory server using a one-time code, then starts a first sync.
+   * Refused with `validation` (field `server_url`), `invalid_code`, `offline` or `upgrade_required`.
+   */
+  enrolDevice(serverUrl: string, code: string): Promise<SyncStatus>;
+  /** Starts a sync in the background and answers at once. */
+  syncNow(): Promise<SyncStatus>;
+  listConflicts(): Promise<ConflictView[]>;
+  /** Keeps the value of the chosen option (`mutationId`) and closes the conflict. */
+  resolveConflict(conflictId: string, mutationId: string): Promise<void>;
 }
 
 const ERROR_CODES: readonly ErrorCode[] = [
@@ -63,6 +77,12 @@ const ERROR_CODES: readonly ErrorCode[] = [
   "not_ready",
   "draft_exists",
   "print_failed",
+  "not_enrolled",
+  "offline",
+  "invalid_code",
+  "device_revoked",
+  "upgrade_required",
+  "sync_failed",
   "internal",
 ];
 
@@ -124,21 +144,46 @@ export const tauriBackend: Backend = {
     await call<null>("print_diagnostic", { id, audience });
   },
   saveDiagnosticPdf: (id, audience) => call("save_diagnostic_pdf", { id, audience }),
+  syncStatus: () => call("sync_status"),
+  enrolDevice: (serverUrl, code) => call("enrol_device", { serverUrl, code }),
+  syncNow: () => call("sync_now"),
+  listConflicts: () => call("list_conflicts"),
+  resolveConflict: async (conflictId, mutationId) => {
+    await call<null>("resolve_conflict", { conflictId, mutationId });
+  },
 };
 
+export interface SessionWatch {
+  /** The file was locked behind the UI's back (inactivity in Rust, another window…). */
+  onLocked: () => void;
+  /**
+   * The territory withdrew this laptop: Rust has erased the local case file. Called once per
+   * revocation, so that late refusals (an autosave in flight) do not repeat the message; a new
+   * profile re-arms it.
+   */
+  onRevoked: (error: IpcError) => void;
+}
+
 /**
- * Wraps a backend so that any rejection with code `locked` also notifies `onLocked`
- * (the app then shows the unlock screen). The rejection still reaches the caller.
+ * Wraps a backend so that any rejection with code `locked` or `device_revoked` also notifies the
+ * app, which then changes screen. The rejection still reaches the caller.
  */
-export function withLockWatch(backend: Backend, onLocked: () => void): Backend {
+export function withSessionWatch(backend: Backend, watch: SessionWatch): Backend {
   const wrapped = {} as Record<string, unknown>;
+  let revocationNotified = false;
   for (const [name, fn] of Object.entries(backend) as [string, (...a: unknown[]) => Promise<unknown>][]) {
     wrapped[name] = async (...args: unknown[]) => {
       try {
-        return await fn(...args);
+        const result = await fn(...args);
+        if (name === "createProfile") revocationNotified = false;
+        return result;
       } catch (raw) {
         const error = toIpcError(raw);
-        if (error.code === "locked") onLocked();
+        if (error.code === "locked") watch.onLocked();
+        else if (error.code === "device_revoked" && !revocationNotified) {
+          revocationNotified = true;
+          watch.onRevoked(error);
+        }
         throw error;
       }
     };

@@ -4,9 +4,11 @@ import { useEffect, useState } from "react";
 export type Route =
   | { name: "caseload" }
   | { name: "person"; id: string }
-  | { name: "diagnostic"; id: string; step: string | null };
+  | { name: "diagnostic"; id: string; step: string | null }
+  | { name: "conflicts" };
 
 export function parseRoute(hash: string): Route {
+  if (hash === CONFLICTS_HREF) return { name: "conflicts" };
   const m = /^#\/personne\/([^/?#]+)$/.exec(hash);
   if (m?.[1]) return { name: "person", id: decodeURIComponent(m[1]) };
   const d = /^#\/diagnostic\/([^/?#]+)(?:\/([^/?#]+))?$/.exec(hash);
@@ -24,6 +26,9 @@ export function personHref(id: string): string {
 }
 
 export const CASELOAD_HREF = "#/";
+
+/** The open sync conflicts, reached from the sync bar. */
+export const CONFLICTS_HREF = "#/conflits";
 
 export function navigate(href: string): void {
   window.location.hash = href;

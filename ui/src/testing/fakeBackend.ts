@@ -12,6 +12,7 @@ import type { Profile } from "../bindings/Profile";
 import type { RsaStatus } from "../bindings/RsaStatus";
 import type { Diagnostic } from "../bindings/Diagnostic";
 import { createDiagnosticStore } from "./fakeDiagnostics";
+import { createFakeSync, type FakeSync, type FakeSyncSeed } from "./fakeSync";
 
 export interface FakeSeed {
   state?: "first_run" | "locked" | "unlocked";
@@ -24,6 +25,8 @@ export interface FakeSeed {
   latencyMs?: number;
   /** When false, printing fails as on a laptop without a printer. */
   printerAvailable?: boolean;
+  /** Enrolment, sync and conflicts (see fakeSync.ts). Default: not enrolled, online. */
+  sync?: FakeSyncSeed;
 }
 
 export interface FakeBackend {
@@ -33,6 +36,8 @@ export interface FakeBackend {
   profile: Profile | null;
   state: "first_run" | "locked" | "unlocked";
   calls: { cmd: string; args: unknown }[];
+  /** Test hooks for sync: go offline, drive progress, add conflicts, revoke the laptop. */
+  sync: FakeSync;
 }
 
 const NNBSP = "\u202f";
@@ -172,6 +177,16 @@ export function createFakeBackend(seed: FakeSeed = {}): FakeBackend {
     role: "employment",
     lock_after_minutes: 10,
   };
+  // Its hooks only run once `fake` exists (the first command, or a test hook).
+  const syncPart = createFakeSync(seed.sync ?? {}, {
+    requireUnlocked,
+    wipe: () => {
+      fake.persons.clear();
+      fake.diagnostics.clear();
+      fake.profile = null;
+      fake.state = "first_run";
+    },
+  });
   const fake: FakeBackend = {
     state: seed.state ?? "first_run",
     profile: seed.state && seed.state !== "first_run" ? { ...defaultProfile, ...seed.profile } : null,
@@ -181,8 +196,12 @@ export function createFakeBackend(seed: FakeSeed = {}): FakeBackend {
     handle: async (cmd, args) => {
       fake.calls.push({ cmd, args });
       if (seed.latencyMs) await new Promise((r) => setTimeout(r, seed.latencyMs));
-      return dispatch(cmd, args ?? {});
+      syncPart.refuseIfRevoked(cmd);
+      const answer = dispatch(cmd, args ?? {});
+      syncPart.recorded(cmd);
+      return answer;
     },
+    sync: syncPart.sync,
   };
   for (const p of seed.persons ?? []) {
     const person = blankPerson(p);
@@ -328,8 +347,10 @@ export function createFakeBackend(seed: FakeSeed = {}): FakeBackend {
         fake.persons.set(next.id, next);
         return next;
       }
-      default:
-        return diagnosticStore.dispatch(cmd, args);
+      default: {
+        const synced = syncPart.dispatch(cmd, args);
+        return synced ? synced.value : diagnosticStore.dispatch(cmd, args);
+      }
     }
   }
 

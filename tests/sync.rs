@@ -1,0 +1,383 @@
+//! The app's sync use-cases against the real territory server on loopback: enrolment with a
+//! one-time code, the worker's cycle, sharing a file between two structures, a conflict seen
+//! and resolved from the conflicts screen, and the wipe of a revoked laptop. Real SQLCipher
+//! files; keyring-core's mock keychain (one store per laptop).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tandem_app::core::{AppCore, AppState, KeychainProvider};
+use tandem_app::error::{ErrorCode, IpcError};
+use tandem_app::paths::Paths;
+use tandem_app::sync_view::SyncState;
+use tandem_domain::{NewPerson, NewProfile, PersonField, Role};
+use tandem_keys::Keychain;
+use tandem_server::http::{app, AppState as ServerState};
+use tandem_server::Store;
+use tandem_sync::FollowUpRequest;
+use tandem_sync_client::ServerClient;
+use uuid::Uuid;
+
+struct Server {
+    url: String,
+    state: ServerState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let state = ServerState::new(Store::open(dir.path()).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let router = app(state.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap()
+        });
+        Server {
+            url,
+            state,
+            stop: Some(stop),
+            _dir: dir,
+        }
+    }
+
+    /// A structure, a caseworker account in it, and a one-time enrolment code for that account.
+    async fn account(&self, structure: &str, role: tandem_server::Role) -> (Uuid, String) {
+        let structure = structure.to_string();
+        self.state
+            .with_store(move |s| {
+                let now = tandem_server::now_ms();
+                let sid = s.add_structure(&structure, "test", now)?;
+                let cw = s.add_caseworker(sid, "Agent de test", role, now)?;
+                let code = s.add_enrolment_code(cw, 72, now)?;
+                Ok((sid, code.code))
+            })
+            .await
+            .unwrap()
+    }
+}
+
+struct Laptop {
+    _dir: tempfile::TempDir,
+    core: Arc<AppCore>,
+    keychain_store: Arc<keyring_core::CredentialStore>,
+}
+
+impl Laptop {
+    fn new(structure: &str, role: Role) -> Laptop {
+        let dir = tempfile::tempdir().unwrap();
+        let data: PathBuf = dir.path().join("data");
+        let store: Arc<keyring_core::CredentialStore> = keyring_core::mock::Store::new().unwrap();
+        let for_provider = Arc::clone(&store);
+        let provider: KeychainProvider =
+            Arc::new(move |id: &str| Ok(Keychain::with_store(Arc::clone(&for_provider), id)));
+        let core = Arc::new(AppCore::new(
+            Paths {
+                data_dir: data.clone(),
+                log_dir: data.join("logs"),
+            },
+            provider,
+        ));
+        core.create_profile(&NewProfile {
+            caseworker_name: "Camille Roux".into(),
+            structure_name: structure.into(),
+            role,
+            passphrase: "un vélo pour deux".into(),
+        })
+        .unwrap();
+        Laptop {
+            _dir: dir,
+            core,
+            keychain_store: store,
+        }
+    }
+
+    fn token(&self) -> String {
+        let AppState::Unlocked { profile } = self.core.state().unwrap() else {
+            panic!("locked")
+        };
+        Keychain::with_store(Arc::clone(&self.keychain_store), &profile.id.to_string())
+            .load_device_token()
+            .unwrap()
+            .to_string()
+    }
+
+    async fn sync(&self) {
+        assert!(self.core.sync_cycle().await.unwrap(), "nothing synced");
+    }
+}
+
+fn code<T: std::fmt::Debug>(result: Result<T, tandem_app::error::AppError>) -> ErrorCode {
+    let error: IpcError = result.unwrap_err().into();
+    assert!(!error.message.is_empty());
+    error.code
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_structures_share_a_file_see_a_conflict_and_resolve_it() {
+    let server = Server::start().await;
+    let (_, code_a) = server
+        .account("CCAS de Villeurbanne", tandem_server::Role::Social)
+        .await;
+    let (structure_b, code_b) = server
+        .account("Mission locale Est", tandem_server::Role::Employment)
+        .await;
+    let a = Laptop::new("CCAS de Villeurbanne", Role::Social);
+    let b = Laptop::new("Mission locale Est", Role::Employment);
+
+    // Before enrolment: the indicator says so, and « Synchroniser » is refused.
+    let status = a.core.sync_status().unwrap();
+    assert_eq!(status.state, SyncState::NotEnrolled);
+    assert_eq!(code(a.core.sync_now()), ErrorCode::NotEnrolled);
+
+    // Bad input: French messages, nothing recorded.
+    assert_eq!(
+        code(
+            a.core
+                .enrol_device("http://tandem.example.fr", &code_a)
+                .await
+        ),
+        ErrorCode::Validation
+    );
+    assert_eq!(
+        code(a.core.enrol_device(&server.url, "ABCD").await),
+        ErrorCode::Validation
+    );
+    assert_eq!(
+        code(
+            a.core
+                .enrol_device(&server.url, "ABCD-EFGH-JKLM-NPQR")
+                .await
+        ),
+        ErrorCode::InvalidCode
+    );
+    assert_eq!(a.core.sync_status().unwrap().state, SyncState::NotEnrolled);
+
+    // Enrolment: lower case and no dashes are fine; the code works once.
+    let typed = code_a.replace('-', "").to_lowercase();
+    let status = a.core.enrol_device(&server.url, &typed).await.unwrap();
+    assert_eq!(
+        status.structure_name.as_deref(),
+        Some("CCAS de Villeurbanne")
+    );
+    assert_eq!(status.server_url.as_deref(), Some(server.url.as_str()));
+    assert_eq!(
+        code(b.core.enrol_device(&server.url, &code_a).await),
+        ErrorCode::InvalidCode
+    );
+    b.core.enrol_device(&server.url, &code_b).await.unwrap();
+
+    // A creates a person and syncs; the status counts and then clears the pending changes.
+    let person = a
+        .core
+        .create_person(&NewPerson {
+            first_name: "Hélène".into(),
+            last_name: "Dubois".into(),
+            birth_date: String::new(),
+        })
+        .unwrap();
+    a.core
+        .update_person_field(person.id, PersonField::Phone, "06 12 34 56 78")
+        .unwrap();
+    assert!(a.core.sync_status().unwrap().pending_changes > 0);
+    a.sync().await;
+    let status = a.core.sync_status().unwrap();
+    assert_eq!(status.state, SyncState::UpToDate);
+    assert_eq!(status.pending_changes, 0);
+    assert!(status.last_synced_at.is_some());
+
+    // B does not see the person until the person consents to share with B's structure.
+    b.sync().await;
+    assert_eq!(b.core.search_persons("").unwrap().total, 0);
+    ServerClient::new(&server.url, None)
+        .unwrap()
+        .with_token(a.token())
+        .follow_up(&FollowUpRequest {
+            person_id: person.id,
+            structure_id: structure_b,
+            consent: true,
+            share_social_notes: false,
+        })
+        .await
+        .unwrap();
+    b.sync().await;
+    let seen = b.core.get_person(person.id).unwrap();
+    assert_eq!(seen.first_name, "Hélène");
+    assert_eq!(seen.phone, "06 12 34 56 78");
+
+    // Both change the phone offline: after syncing, each laptop has exactly one conflict with
+    // both values, the same one shown on both.
+    a.core
+        .update_person_field(person.id, PersonField::Phone, "06 11 11 11 11")
+        .unwrap();
+    b.core
+        .update_person_field(person.id, PersonField::Phone, "07 22 22 22 22")
+        .unwrap();
+    a.sync().await;
+    b.sync().await;
+    a.sync().await;
+    let conflicts_a = a.core.list_conflicts().unwrap();
+    let conflicts_b = b.core.list_conflicts().unwrap();
+    assert_eq!(conflicts_a.len(), 1, "{conflicts_a:?}");
+    assert_eq!(conflicts_b.len(), 1, "{conflicts_b:?}");
+    let conflict = &conflicts_a[0];
+    assert_eq!(conflict.person_name, "Hélène Dubois");
+    assert_eq!(conflict.record, "Fiche de la personne");
+    assert_eq!(conflict.field_label, "Téléphone");
+    let mut values: Vec<&str> = conflict.options.iter().map(|o| o.value.as_str()).collect();
+    values.sort();
+    assert_eq!(values, ["06 11 11 11 11", "07 22 22 22 22"]);
+    assert_eq!(conflict.options.iter().filter(|o| o.shown).count(), 1);
+    let shown_a = conflict
+        .options
+        .iter()
+        .find(|o| o.shown)
+        .unwrap()
+        .value
+        .clone();
+    let shown_b = conflicts_b[0]
+        .options
+        .iter()
+        .find(|o| o.shown)
+        .unwrap()
+        .value
+        .clone();
+    assert_eq!(shown_a, shown_b);
+    assert_eq!(a.core.get_person(person.id).unwrap().phone, shown_a);
+    assert_eq!(a.core.sync_status().unwrap().conflicts, 1);
+
+    // A keeps the value that is not shown; after syncing, the conflict is closed on both.
+    let keep = conflict.options.iter().find(|o| !o.shown).unwrap();
+    a.core
+        .resolve_conflict(&conflict.id, keep.mutation_id)
+        .unwrap();
+    assert_eq!(a.core.get_person(person.id).unwrap().phone, keep.value);
+    a.sync().await;
+    b.sync().await;
+    a.sync().await;
+    assert!(a.core.list_conflicts().unwrap().is_empty());
+    assert!(b.core.list_conflicts().unwrap().is_empty());
+    assert_eq!(b.core.get_person(person.id).unwrap().phone, keep.value);
+    assert_eq!(b.core.sync_status().unwrap().conflicts, 0);
+
+    // A resolution of a conflict that does not exist is refused and changes nothing.
+    assert_eq!(
+        code(
+            a.core
+                .resolve_conflict(&format!("{}/phone", person.id), Uuid::now_v7())
+        ),
+        ErrorCode::NotFound
+    );
+
+    // Consent withdrawn for B: B's next sync removes the person.
+    ServerClient::new(&server.url, None)
+        .unwrap()
+        .with_token(a.token())
+        .follow_up(&FollowUpRequest {
+            person_id: person.id,
+            structure_id: structure_b,
+            consent: false,
+            share_social_notes: false,
+        })
+        .await
+        .unwrap();
+    b.sync().await;
+    assert_eq!(code(b.core.get_person(person.id)), ErrorCode::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_laptop_erases_its_case_file_and_says_so() {
+    let server = Server::start().await;
+    let (_, code_a) = server
+        .account("CCAS de Villeurbanne", tandem_server::Role::Social)
+        .await;
+    let a = Laptop::new("CCAS de Villeurbanne", Role::Social);
+    let status = a.core.enrol_device(&server.url, &code_a).await.unwrap();
+    assert_eq!(status.state, SyncState::Syncing);
+    a.core
+        .create_person(&NewPerson {
+            first_name: "Hélène".into(),
+            last_name: "Dubois".into(),
+            birth_date: String::new(),
+        })
+        .unwrap();
+    a.sync().await;
+
+    let token = a.token();
+    server
+        .state
+        .with_store(move |s| {
+            let device = s.authenticate(&token)?.expect("device");
+            s.revoke_device(device.id)
+        })
+        .await
+        .unwrap();
+    assert_eq!(code(a.core.sync_cycle().await), ErrorCode::DeviceRevoked);
+
+    // Every command now says why, in French, until a new profile exists; the files are gone.
+    let error: IpcError = a.core.sync_status().unwrap_err().into();
+    assert_eq!(error.code, ErrorCode::DeviceRevoked);
+    assert!(error.message.contains("effacé"), "{}", error.message);
+    assert_eq!(code(a.core.search_persons("")), ErrorCode::DeviceRevoked);
+    assert_eq!(a.core.state().unwrap(), AppState::FirstRun);
+    let profiles = a._dir.path().join("data/profiles");
+    let left: Vec<_> = std::fs::read_dir(&profiles)
+        .map(|d| d.filter_map(Result::ok).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "profile folder left behind: {left:?}");
+
+    a.core
+        .create_profile(&NewProfile {
+            caseworker_name: "Camille Roux".into(),
+            structure_name: "CCAS de Villeurbanne".into(),
+            role: Role::Social,
+            passphrase: "un vélo pour deux".into(),
+        })
+        .unwrap();
+    assert_eq!(a.core.search_persons("").unwrap().total, 0);
+    assert_eq!(a.core.sync_status().unwrap().state, SyncState::NotEnrolled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_is_offline_and_keeps_every_change() {
+    let mut server = Server::start().await;
+    let (_, code_a) = server
+        .account("CCAS de Villeurbanne", tandem_server::Role::Social)
+        .await;
+    let a = Laptop::new("CCAS de Villeurbanne", Role::Social);
+    a.core.enrol_device(&server.url, &code_a).await.unwrap();
+    a.sync().await;
+
+    // The server stops: the laptop goes on working, says « hors ligne », keeps its edits.
+    server.stop.take().unwrap().send(()).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    a.core
+        .create_person(&NewPerson {
+            first_name: "Hélène".into(),
+            last_name: "Dubois".into(),
+            birth_date: String::new(),
+        })
+        .unwrap();
+    assert_eq!(code(a.core.sync_cycle().await), ErrorCode::Offline);
+    let status = a.core.sync_status().unwrap();
+    assert_eq!(status.state, SyncState::Offline);
+    assert!(status.message.unwrap().contains("injoignable"));
+    assert!(status.pending_changes > 0);
+    assert_eq!(a.core.search_persons("helene").unwrap().total, 1);
+
+    // Enrolling against a server that does not answer: offline, nothing recorded.
+    let b = Laptop::new("CCAS de Villeurbanne", Role::Social);
+    assert_eq!(
+        code(b.core.enrol_device(&server.url, &code_a).await),
+        ErrorCode::Offline
+    );
+    assert_eq!(b.core.sync_status().unwrap().state, SyncState::NotEnrolled);
+}
