@@ -113,7 +113,9 @@ cmd_test() {
   (cd ui && npm run typecheck && npm run lint)
   say "clippy"
   cargo clippy --workspace --all-targets --locked -- -D warnings
-  say "Rust tests (store, keys, domain, shell, seed)"
+  say "PostgreSQL for the server's second storage backend"
+  bash crates/server/tests/ensure-postgres.sh
+  say "Rust tests (store, keys, domain, shell, seed, sync, server on SQLite and PostgreSQL)"
   cargo test --workspace --locked
   say "real Secret Service (gnome-keyring in a private D-Bus session)"
   bash crates/keys/tests/run-real-keychain.sh
@@ -133,6 +135,17 @@ cmd_bench() {
   cargo run --release --locked -p tandem --example bench
   # 500 laptops syncing at once against the territory server (SQLite; --database-url for PostgreSQL).
   cargo run --release --locked -p tandem-server --example load
+  # The same on PostgreSQL, in a schema of its own that is dropped afterwards.
+  bash crates/server/tests/ensure-postgres.sh
+  psql -q -h 127.0.0.1 -d test -c 'DROP SCHEMA IF EXISTS tandem_bench CASCADE; CREATE SCHEMA tandem_bench'
+  cargo run --release --locked -p tandem-server --example load -- \
+    --database-url "postgres://127.0.0.1:5432/test?options=-csearch_path%3Dtandem_bench"
+  psql -q -h 127.0.0.1 -d test -c 'DROP SCHEMA tandem_bench CASCADE'
+  # First sync of 1,000 persons with a diagnostic each (~70,000 changes), and 50 edits end to end.
+  TANDEM_BENCH_LINES=1 TANDEM_SYNC_BENCH_PERSONS=${TANDEM_SYNC_BENCH_PERSONS:-1000} \
+    cargo test --release --locked -p tandem-sync-client --test bench -- --nocapture 2>/dev/null | grep '^BENCH'
+  # Issue 6: status review of 5,000 persons and a 500-event timeline.
+  cargo run --release --locked -p tandem-domain --example followup_bench
 }
 
 case "${1:-}" in

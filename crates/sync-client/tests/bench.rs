@@ -103,8 +103,11 @@ async fn first_sync_of_a_large_scope() {
     let mut counter = 0;
     let mut batch = Vec::new();
     let mut total = 0;
+    let mut ids = Vec::with_capacity(persons);
     for n in 0..persons {
-        batch.extend(person_changes(&writer, Uuid::now_v7(), n, &mut counter));
+        let id = Uuid::now_v7();
+        ids.push(id);
+        batch.extend(person_changes(&writer, id, n, &mut counter));
         if batch.len() >= 1_400 || n + 1 == persons {
             total += batch.len();
             let r = client.push(&batch).await.unwrap();
@@ -147,6 +150,11 @@ async fn first_sync_of_a_large_scope() {
         }
     }
     let fetch_s = t.elapsed().as_secs_f64();
+    // What the pages weigh as JSON (the server sends them uncompressed today).
+    let wire_bytes: usize = pages
+        .iter()
+        .map(|p| serde_json::to_vec(p).unwrap().len())
+        .sum();
     let path = dir.path().join("apply-only.tandem");
     let mut file = CaseFile::create(&path, &key(9)).unwrap();
     file.set_sync_state(&server.base, observer.id).unwrap();
@@ -167,4 +175,44 @@ async fn first_sync_of_a_large_scope() {
         total as f64 / apply_s,
         size as f64 / 1e6,
     );
+
+    // Incremental: 50 fields edited on one laptop, pushed, then pulled by another.
+    let edits: Vec<Change> = ids
+        .iter()
+        .cycle()
+        .take(50)
+        .enumerate()
+        .map(|(i, person)| {
+            counter += 1;
+            Change {
+                mutation_id: Uuid::now_v7(),
+                entity: "person".into(),
+                record_id: *person,
+                person_id: *person,
+                field: if i < ids.len() { "phone" } else { "email" }.into(),
+                value: serde_json::json!(format!("06 00 00 00 {:02}", i % 100)),
+                base_version: None,
+                hlc: Hlc {
+                    wall_ms: now().timestamp_millis() as u64,
+                    counter,
+                    node: writer.id,
+                },
+                device_id: writer.id,
+            }
+        })
+        .collect();
+    let t = Instant::now();
+    client.push(&edits).await.unwrap();
+    let report = laptop.sync().await.unwrap();
+    let incremental_ms = t.elapsed().as_secs_f64() * 1e3;
+    assert_eq!(report.pulled, 50);
+
+    if std::env::var_os("TANDEM_BENCH_LINES").is_some() {
+        println!(
+            "BENCH sync_first_changes_per_s {:.0}",
+            total as f64 / sync_s
+        );
+        println!("BENCH sync_first_wire_mb {:.2}", wire_bytes as f64 / 1e6);
+        println!("BENCH sync_incremental_50_ms {incremental_ms:.1}");
+    }
 }
