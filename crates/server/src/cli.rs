@@ -20,6 +20,7 @@ pub const USAGE: &str = "usage:
   tandem-server [--data-dir DIR] admin device add --structure ID --name NAME --role social|employment
   tandem-server [--data-dir DIR] admin device revoke ID
   tandem-server [--data-dir DIR] admin person erase ID
+  tandem-server [--data-dir DIR] admin follow-up add --person ID --structure ID --consent yes|no [--share-social-notes]
   tandem-server [--data-dir DIR] admin audit verify
   tandem-server [--data-dir DIR] admin status
 Every command takes --database-url postgres://USER@HOST:PORT/DB to use PostgreSQL instead of the
@@ -190,6 +191,33 @@ pub fn admin(store: &mut Store, args: &[String], out: &mut impl Write) -> Result
                 out,
                 "person {id} erased: {} journal entries purged, {} structures will remove it",
                 erasure.changes, erasure.structures
+            )?;
+        }
+        ["follow-up", "add", rest @ ..] => {
+            let person = parse_id(flag(rest, "follow-up add", "--person")?)?;
+            let structure = parse_id(flag(rest, "follow-up add", "--structure")?)?;
+            let consent = match flag(rest, "follow-up add", "--consent")? {
+                "yes" => true,
+                "no" => false,
+                other => {
+                    return Err(CliError::Usage(format!(
+                        "--consent takes yes or no, not {other}"
+                    )))
+                }
+            };
+            let share_social_notes = rest.contains(&"--share-social-notes");
+            store.admin_follow_up(
+                &tandem_sync::FollowUpRequest {
+                    person_id: person,
+                    structure_id: structure,
+                    consent,
+                    share_social_notes,
+                },
+                now,
+            )?;
+            writeln!(
+                out,
+                "follow-up of {person} by {structure}: consent {consent}"
             )?;
         }
         ["device", "add", rest @ ..] => {

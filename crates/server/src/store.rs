@@ -571,9 +571,43 @@ impl Store {
         request: &FollowUpRequest,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        self.set_follow_up(Some(device), request, now_ms)
+    }
+
+    /// `admin follow-up`: the territory's administrator records a person's consent (collected on
+    /// paper, say) without a device of a structure that follows them. Audited under the nil id.
+    pub fn admin_follow_up(
+        &mut self,
+        request: &FollowUpRequest,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.set_follow_up(None, request, now_ms)
+    }
+
+    fn set_follow_up(
+        &mut self,
+        device: Option<&Device>,
+        request: &FollowUpRequest,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         let mut tx = self.db.write_tx()?;
-        if !has_access(&mut tx, request.person_id, device.structure_id)? {
-            return Err(StoreError::Forbidden);
+        match device {
+            Some(device) => {
+                if !has_access(&mut tx, request.person_id, device.structure_id)? {
+                    return Err(StoreError::Forbidden);
+                }
+            }
+            None => {
+                if tx
+                    .query_opt(
+                        "SELECT 1 FROM persons WHERE id = ?1",
+                        args![request.person_id],
+                    )?
+                    .is_none()
+                {
+                    return Err(StoreError::NotFound("person"));
+                }
+            }
         }
         if !Store::structure_exists(&mut tx, request.structure_id)? {
             return Err(StoreError::NotFound("structure"));
@@ -620,7 +654,7 @@ impl Store {
         audit::append(
             &mut tx,
             now_ms,
-            device.id,
+            device.map_or(Uuid::nil(), |d| d.id),
             Action::Write,
             &format!("follow_up:{person}"),
         )?;

@@ -1413,7 +1413,62 @@ async fn postgres_a_lost_connection_is_replaced() {
     assert_ne!(pid_after, pid);
 }
 
+async fn an_administrator_records_consent_for_another_structure(backend: Backend) {
+    let server = Server::start(backend).await;
+    let (s1, s2) = (server.structure("A").await, server.structure("B").await);
+    let a = server.device(s1, Role::Social).await;
+    let b = server.device(s2, Role::Employment).await;
+    let person = Uuid::now_v7();
+    server
+        .push(
+            &a,
+            &[change(&a, person, "first_name", json!("Hélène"), None)],
+        )
+        .await;
+    let (_, before, cursor) = server.pull_all(&b, None, 100).await;
+    assert!(before.iter().all(|c| c.change.person_id != person));
+
+    let (p, st) = (person.to_string(), s2.to_string());
+    let args = [
+        "admin",
+        "follow-up",
+        "add",
+        "--person",
+        &p,
+        "--structure",
+        &st,
+    ];
+    let out = server.cli(&[&args[..], &["--consent", "yes"]].concat());
+    assert!(out.status.success(), "{out:?}");
+    let (_, granted, cursor) = server.pull_all(&b, Some(cursor), 100).await;
+    assert!(granted.iter().any(|c| c.change.person_id == person));
+
+    // Withdrawn by the administrator: B is told to remove the person.
+    let out = server.cli(&[&args[..], &["--consent", "no"]].concat());
+    assert!(out.status.success(), "{out:?}");
+    let (removals, _, _) = server.pull_all(&b, Some(cursor), 100).await;
+    assert_eq!(removals, vec![person]);
+
+    // Unknown person, bad flag: refused, nothing recorded.
+    let unknown = Uuid::now_v7().to_string();
+    let out = server.cli(&[
+        "admin",
+        "follow-up",
+        "add",
+        "--person",
+        &unknown,
+        "--structure",
+        &st,
+        "--consent",
+        "yes",
+    ]);
+    assert!(!out.status.success());
+    let out = server.cli(&[&args[..], &["--consent", "peut-être"]].concat());
+    assert!(!out.status.success());
+}
+
 both_backends!(
+    an_administrator_records_consent_for_another_structure,
     push_then_pull_round_trips_in_commit_order_across_pages,
     replays_and_shuffled_batches_with_duplicates_change_nothing,
     two_structures_editing_one_field_make_exactly_one_conflict_keeping_the_loser,
