@@ -125,7 +125,9 @@ cmd_test() {
   # `cargo test` above built the app binary (the root package has integration tests), with the
   # workspace's feature set; a separate `cargo build -p tandem` would rebuild many dependencies.
   test -x "$CARGO_TARGET_DIR/debug/tandem"
-  TANDEM_APP_BINARY="$CARGO_TARGET_DIR/debug/tandem" bash tests/e2e/run.sh
+  test -x "$CARGO_TARGET_DIR/debug/tandem-server"
+  TANDEM_APP_BINARY="$CARGO_TARGET_DIR/debug/tandem" TANDEM_SERVER_BINARY="$CARGO_TARGET_DIR/debug/tandem-server" \
+    bash tests/e2e/run.sh
   say "all tests passed"
 }
 

@@ -41,14 +41,17 @@ export async function fill(s, label, value) {
   await s.type(el, value);
 }
 
-export async function createProfile(s) {
+export async function createProfile(
+  s,
+  { caseworker = 'Camille Roux', structure = 'CCAS de Villeurbanne', role = 'Travail social', shot = 'first-run' } = {},
+) {
   await s.waitForText('Créer mon profil');
-  await fill(s, 'Nom et prénom', 'Camille Roux');
-  await fill(s, 'Structure', 'CCAS de Villeurbanne');
-  await s.click(await s.controlByLabel('Travail social'));
+  await fill(s, 'Nom et prénom', caseworker);
+  await fill(s, 'Structure', structure);
+  await s.click(await s.controlByLabel(role));
   await fill(s, 'Phrase de passe', PASSPHRASE);
   await fill(s, 'Confirmation de la phrase de passe', PASSPHRASE);
-  await s.screenshot('first-run');
+  if (shot) await s.screenshot(shot);
   await s.click(await s.buttonByText('Créer mon profil'));
   await s.waitForText('Ajouter une personne', 30000);
 }

@@ -1,0 +1,140 @@
+// End to end: two real app windows — two profiles of two structures — sync one person's file
+// through a real tandem-server process on loopback. Laptop A enrols with a one-time code from
+// the admin CLI, creates Hélène Dubois and syncs; the administrator records Hélène's consent for
+// structure B; laptop B enrols, syncs, finds her, changes her phone and syncs; A syncs and sees
+// B's phone. Needs TANDEM_SERVER_BINARY (set by ./dev.sh test) besides TANDEM_APP_BINARY.
+
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { addPerson, createProfile, fill, setupApp } from './app.mjs';
+import { freePort } from './webdriver.mjs';
+
+const serverBinary = process.env.TANDEM_SERVER_BINARY;
+assert.ok(serverBinary, 'TANDEM_SERVER_BINARY must point at the built tandem-server');
+const serverDir = mkdtempSync(join(tmpdir(), 'tandem-e2e-server-'));
+
+function admin(...args) {
+  const run = spawnSync(serverBinary, ['--data-dir', serverDir, 'admin', ...args], { encoding: 'utf8' });
+  assert.equal(run.status, 0, `admin ${args.join(' ')}: ${run.stderr}`);
+  return run.stdout.trim();
+}
+
+function account(structure, kind, caseworker, role) {
+  const structureId = admin('structure', 'add', structure, '--kind', kind);
+  const caseworkerId = admin('caseworker', 'add', '--structure', structureId, '--name', caseworker, '--role', role);
+  const code = /code (\S+)/.exec(admin('enrolment', 'add', '--caseworker', caseworkerId))[1];
+  return { structureId, code };
+}
+
+const ccas = account('CCAS de Villeurbanne', 'ccas', 'Camille Roux', 'social');
+const mission = account('Mission locale Est', 'mission_locale', 'Yanis Benali', 'employment');
+
+const port = await freePort();
+const serverUrl = `http://127.0.0.1:${port}`;
+const server = spawn(serverBinary, ['--data-dir', serverDir, 'serve', '--listen', `127.0.0.1:${port}`], {
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
+after(() => {
+  server.kill('SIGKILL');
+  rmSync(serverDir, { recursive: true, force: true });
+});
+for (let i = 0; ; i++) {
+  try {
+    if ((await fetch(`${serverUrl}/openapi.json`)).ok) break;
+  } catch {
+    /* not up yet */
+  }
+  assert.ok(i < 100, 'tandem-server did not start');
+  await sleep(100);
+}
+
+const laptopA = await setupApp();
+const laptopB = await setupApp();
+
+async function enrol(s, code) {
+  await s.click(await s.byTestId('open-settings'));
+  await fill(s, 'Adresse du serveur', serverUrl);
+  await fill(s, 'Code à usage unique', code);
+  await s.click(await s.byTestId('enrol-submit'));
+  await s.waitFor('enrolment to succeed', 'return document.querySelector("[data-testid=enrol-success]") !== null', [], 30000);
+  await s.click(await s.buttonByText('Fermer'));
+}
+
+/** « Synchroniser », then waits until the bar says « À jour » with nothing left to send. */
+async function syncNow(s) {
+  await s.waitFor('the sync button', 'return document.querySelector("[data-testid=sync-now]") !== null', [], 30000);
+  await s.click(await s.byTestId('sync-now'));
+  await s.waitFor(
+    'the bar to say « À jour »',
+    `const state = document.querySelector("[data-testid=sync-state]");
+     const details = document.querySelector("[data-testid=sync-details]");
+     return state !== null && state.textContent.includes("À jour")
+       && !(details && details.textContent.includes("envoyer"));`,
+    [],
+    30000,
+  );
+}
+
+async function openPerson(s, id) {
+  // Through the list, so the form loads afresh what sync wrote.
+  await s.script('location.hash = "#/"');
+  await s.waitForText('Mes personnes accompagnées');
+  await s.script('location.hash = arguments[0]', `#/personne/${id}`);
+  await s.waitFor('the person form', 'return document.querySelector("h1") && document.querySelector("h1").textContent.includes("Dubois")');
+}
+
+async function phoneOf(s) {
+  const phone = await s.controlByLabel('Téléphone');
+  return s.script('return arguments[0].value', phone);
+}
+
+test('two structures share one file through the territory server', async () => {
+  const a = await laptopA.launch();
+  const b = await laptopB.launch();
+  try {
+    await createProfile(a);
+    await createProfile(b, { caseworker: 'Yanis Benali', structure: 'Mission locale Est', role: 'Emploi', shot: null });
+    await enrol(a, ccas.code.replaceAll('-', '').toLowerCase());
+    await enrol(b, mission.code);
+
+    await addPerson(a, 'Hélène', 'Dubois');
+    const personId = await a.script('return decodeURIComponent(location.hash.split("/")[2])');
+    await fill(a, 'Téléphone', '06 12 34 56 78');
+    await a.keys('\uE004'); // Tab: leave the field, the autosave runs.
+    await a.waitFor('the phone to be saved', 'return !document.body.textContent.includes("Enregistrement…")');
+    await sleep(1500);
+    await syncNow(a);
+    await a.screenshot('sync-up-to-date');
+
+    // B sees nothing of Hélène until she consents to share her file with B's structure.
+    await syncNow(b);
+    assert.equal(await b.script('return document.body.textContent.includes("Dubois")'), false);
+    admin('follow-up', 'add', '--person', personId, '--structure', mission.structureId, '--consent', 'yes');
+    await syncNow(b);
+    await openPerson(b, personId);
+    assert.equal(await phoneOf(b), '06 12 34 56 78');
+
+    // B changes the phone; A gets it at its next sync.
+    await fill(b, 'Téléphone', '07 98 76 54 32');
+    await b.keys('\uE004');
+    await sleep(1500);
+    await syncNow(b);
+    await syncNow(a);
+    await openPerson(a, personId);
+    await a.waitFor(
+      'B’s phone on A',
+      'return document.querySelector("input[type=tel]") && document.querySelector("input[type=tel]").value === arguments[0]',
+      ['07 98 76 54 32'],
+      15000,
+    );
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
