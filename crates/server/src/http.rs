@@ -64,6 +64,12 @@ pub fn app(state: AppState) -> Router {
         .merge(api)
         .route("/openapi.json", get(openapi))
         .with_state(state)
+        // The fastest level: pages are repetitive JSON, and the server's CPU is shared by every
+        // laptop of the territory.
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .quality(tower_http::CompressionLevel::Fastest),
+        )
 }
 
 #[derive(Debug)]
