@@ -220,10 +220,21 @@ impl Person {
         let last_name = v::text("last_name", &input.last_name, true)?;
         let birth_date = v::date("birth_date", &input.birth_date, today, false)?;
         Ok(Person {
-            id,
             first_name,
             last_name,
             birth_date,
+            ..Person::blank(id, now)
+        })
+    }
+
+    /// A person with only an id: every text empty, every date absent, every flag off. Sync
+    /// starts from it when a field arrives for a person this laptop does not hold yet.
+    pub fn blank(id: Uuid, at: DateTime<Utc>) -> Self {
+        Person {
+            id,
+            first_name: String::new(),
+            last_name: String::new(),
+            birth_date: None,
             email: String::new(),
             phone: String::new(),
             address: String::new(),
@@ -240,9 +251,9 @@ impl Person {
             rqth_until: None,
             droits_devoirs: false,
             qpv: false,
-            created_at: now,
-            updated_at: now,
-        })
+            created_at: at,
+            updated_at: at,
+        }
     }
 
     /// Applies a validated value to one field.

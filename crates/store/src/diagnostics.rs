@@ -104,22 +104,7 @@ impl CaseFile {
         if updated == current {
             return Ok(current);
         }
-        let body = to_json(&updated)?;
-        tx.prepare_cached(
-            "UPDATE diagnostics SET status = ?1, date = ?2, caseworker_name = ?3,
-                 co_interviewer_name = ?4, orientation = ?5, finalised_at = ?6, body = ?7
-             WHERE id = ?8",
-        )?
-        .execute(params![
-            status_text(updated.status),
-            updated.date,
-            updated.caseworker.name,
-            updated.co_interviewer.name,
-            updated.orientation.proposal.map(orientation_text),
-            updated.finalised_at,
-            body,
-            id.to_string(),
-        ])?;
+        update_row(&tx, &updated)?;
         let value = serde_json::to_value(edit).map_err(internal)?;
         let kind = value
             .get("kind")
@@ -282,4 +267,24 @@ fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<DiagnosticSummary> {
         orientation,
         finalised_at: row.get(8)?,
     })
+}
+
+/// Rewrites a diagnostic's row: its body and the columns the history list reads from it.
+pub(crate) fn update_row(conn: &rusqlite::Connection, d: &Diagnostic) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE diagnostics SET status = ?1, date = ?2, caseworker_name = ?3,
+             co_interviewer_name = ?4, orientation = ?5, finalised_at = ?6, body = ?7
+         WHERE id = ?8",
+    )?
+    .execute(params![
+        status_text(d.status),
+        d.date,
+        d.caseworker.name,
+        d.co_interviewer.name,
+        d.orientation.proposal.map(orientation_text),
+        d.finalised_at,
+        to_json(d)?,
+        d.id.to_string(),
+    ])?;
+    Ok(())
 }

@@ -786,7 +786,7 @@ impl<'c> Apply<'c> {
             let person = match load_person(self.conn, id) {
                 Ok(p) => p,
                 Err(StoreError::NotFound) => {
-                    let blank = blank_person(id, at);
+                    let blank = Person::blank(id, at);
                     self.conn
                         .prepare_cached(person_rows::INSERT_PERSON)?
                         .execute(params_from_iter(person_rows::insert_params(&blank)))?;
@@ -878,21 +878,7 @@ impl<'c> Apply<'c> {
             }
         }
         for (d, _) in diagnostics.values().filter(|(_, dirty)| *dirty) {
-            conn.prepare_cached(
-                "UPDATE diagnostics SET status = ?1, date = ?2, caseworker_name = ?3,
-                     co_interviewer_name = ?4, orientation = ?5, finalised_at = ?6, body = ?7
-                 WHERE id = ?8",
-            )?
-            .execute(params![
-                status_text(d.status),
-                d.date,
-                d.caseworker.name,
-                d.co_interviewer.name,
-                d.orientation.proposal.map(orientation_text),
-                d.finalised_at,
-                to_json(d)?,
-                d.id.to_string(),
-            ])?;
+            crate::diagnostics::update_row(conn, d)?;
         }
         let mut stmt = conn.prepare_cached(
             "INSERT INTO sync_register (record_id, register, person_id, entity, version, shown,
@@ -956,33 +942,6 @@ fn upsert_person_sql() -> String {
         .collect();
     sql.push_str(&columns.join(", "));
     sql
-}
-
-fn blank_person(id: Uuid, at: DateTime<Utc>) -> Person {
-    Person {
-        id,
-        first_name: String::new(),
-        last_name: String::new(),
-        birth_date: None,
-        email: String::new(),
-        phone: String::new(),
-        address: String::new(),
-        postal_code: String::new(),
-        commune: String::new(),
-        commune_insee: String::new(),
-        caf_number: String::new(),
-        france_travail_id: String::new(),
-        rsa_status: RsaStatus::None,
-        rsa_since: None,
-        job_seeker: false,
-        job_seeker_since: None,
-        rqth: false,
-        rqth_until: None,
-        droits_devoirs: false,
-        qpv: false,
-        created_at: at,
-        updated_at: at,
-    }
 }
 
 /// A person field's wire value (string, ISO date or null, boolean) as the domain holds it;
