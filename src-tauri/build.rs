@@ -25,6 +25,8 @@ const COMMANDS: &[&str] = &[
     "sync_now",
     "list_conflicts",
     "resolve_conflict",
+    "list_structures",
+    "share_person",
 ];
 
 fn main() {

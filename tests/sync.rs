@@ -197,15 +197,22 @@ async fn two_structures_share_a_file_see_a_conflict_and_resolve_it() {
     // B does not see the person until the person consents to share with B's structure.
     b.sync().await;
     assert_eq!(b.core.search_persons("").unwrap().total, 0);
-    ServerClient::new(&server.url, None)
-        .unwrap()
-        .with_token(a.token())
-        .follow_up(&FollowUpRequest {
-            person_id: person.id,
-            structure_id: structure_b,
-            consent: true,
-            share_social_notes: false,
-        })
+    // A lists the territory's structures and shares the file with B's, with consent.
+    let structures = a.core.list_structures().await.unwrap();
+    let names: Vec<&str> = structures.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["CCAS de Villeurbanne", "Mission locale Est"]);
+    assert_eq!(structures[1].id, structure_b);
+    // A person this laptop does not hold is refused before any network call.
+    assert_eq!(
+        code(
+            a.core
+                .share_person(Uuid::now_v7(), structure_b, false)
+                .await
+        ),
+        ErrorCode::NotFound
+    );
+    a.core
+        .share_person(person.id, structure_b, false)
         .await
         .unwrap();
     b.sync().await;
@@ -380,4 +387,41 @@ async fn an_unreachable_server_is_offline_and_keeps_every_change() {
         ErrorCode::Offline
     );
     assert_eq!(b.core.sync_status().unwrap().state, SyncState::NotEnrolled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_not_yet_sent_cannot_be_shared_and_says_why() {
+    let server = Server::start().await;
+    let (_, code_a) = server
+        .account("CCAS de Villeurbanne", tandem_server::Role::Social)
+        .await;
+    let (structure_b, _) = server
+        .account("Mission locale Est", tandem_server::Role::Employment)
+        .await;
+    let a = Laptop::new("CCAS de Villeurbanne", Role::Social);
+    // Not enrolled: no structure list, no sharing.
+    assert_eq!(code(a.core.list_structures().await), ErrorCode::NotEnrolled);
+    a.core.enrol_device(&server.url, &code_a).await.unwrap();
+    let person = a
+        .core
+        .create_person(&NewPerson {
+            first_name: "Hélène".into(),
+            last_name: "Dubois".into(),
+            birth_date: String::new(),
+        })
+        .unwrap();
+    // Created here, not synced yet: the server does not know the file.
+    let error: IpcError = a
+        .core
+        .share_person(person.id, structure_b, false)
+        .await
+        .unwrap_err()
+        .into();
+    assert_eq!(error.code, ErrorCode::NotFound);
+    assert!(error.message.contains("synchronisez"), "{}", error.message);
+    a.sync().await;
+    a.core
+        .share_person(person.id, structure_b, true)
+        .await
+        .unwrap();
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::core::{AppCore, AppState, Audience};
 use crate::error::{AppError, IpcError};
-use crate::sync_view::{ConflictView, SyncStatus};
+use crate::sync_view::{ConflictView, StructureView, SyncStatus};
 
 type Core<'a> = State<'a, Arc<AppCore>>;
 
@@ -211,4 +211,25 @@ pub async fn resolve_conflict(
         c.resolve_conflict(&conflict_id, mutation_id)
     })
     .await
+}
+
+/// The territory's structures (a network call).
+#[tauri::command]
+pub async fn list_structures(core: Core<'_>) -> Result<Vec<StructureView>, IpcError> {
+    let core = Arc::clone(&core);
+    core.list_structures().await.map_err(IpcError::from)
+}
+
+/// The person agrees to share their file with a structure (a network call).
+#[tauri::command]
+pub async fn share_person(
+    core: Core<'_>,
+    person_id: Uuid,
+    structure_id: Uuid,
+    share_social_notes: bool,
+) -> Result<(), IpcError> {
+    let core = Arc::clone(&core);
+    core.share_person(person_id, structure_id, share_social_notes)
+        .await
+        .map_err(IpcError::from)
 }

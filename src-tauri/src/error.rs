@@ -87,6 +87,8 @@ pub enum AppError {
     InvalidCodeFormat,
     #[error("this laptop is already enrolled")]
     AlreadyEnrolled,
+    #[error("the server does not hold this person's file for this structure")]
+    NotOnServerYet,
 }
 
 fn diagnostic_code(e: &DiagnosticError) -> ErrorCode {
@@ -103,6 +105,7 @@ impl AppError {
     pub fn code(&self) -> ErrorCode {
         match self {
             AppError::Locked => ErrorCode::Locked,
+            AppError::NotOnServerYet => ErrorCode::NotFound,
             AppError::NoProfile => ErrorCode::NoProfile,
             AppError::ProfileExists => ErrorCode::ProfileExists,
             AppError::Validation(_) => ErrorCode::Validation,
@@ -185,6 +188,9 @@ impl AppError {
                  puis créez un nouveau profil."
                     .into()
             }
+            AppError::NotOnServerYet => "Le serveur du territoire n’a pas encore ce dossier (ou votre structure n’y a \
+                 plus accès) : synchronisez, puis partagez-le à nouveau."
+                .into(),
             AppError::Sync(e) => e.to_string(),
             AppError::Diagnostic(DiagnosticError::NotReady(missing))
             | AppError::Store(StoreError::Diagnostic(DiagnosticError::NotReady(missing))) => {

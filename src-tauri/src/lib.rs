@@ -63,6 +63,8 @@ pub fn run() {
             commands::sync_now,
             commands::list_conflicts,
             commands::resolve_conflict,
+            commands::list_structures,
+            commands::share_person,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

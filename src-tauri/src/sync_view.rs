@@ -62,3 +62,11 @@ pub struct ConflictView {
     pub field_label: String,
     pub options: Vec<ConflictOption>,
 }
+
+/// A structure of the territory the person may agree to share their file with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct StructureView {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: String,
+}

@@ -59,6 +59,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/pull", get(pull))
         .route("/v1/follow-up", post(follow_up))
         .route("/v1/enrol", post(enrol))
+        .route("/v1/structures", get(structures))
         .route_layer(middleware::from_fn(check_protocol));
     Router::new()
         .merge(api)
@@ -312,6 +313,14 @@ async fn enrol(
         log::info!("enrolment refused: unknown, used or expired code");
     }
     Ok(Json(result?))
+}
+
+async fn structures(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<tandem_sync::StructureInfo>>, ApiError> {
+    authenticate(&state, &headers).await?;
+    Ok(Json(state.with_store(|store| store.structures()).await?))
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -15,6 +15,8 @@ pub(crate) const DOCUMENT: &str = r##"{
       "Protocol": { "name": "tandem-protocol", "in": "header", "required": true, "schema": { "type": "integer", "example": 1 } }
     },
     "schemas": {
+      "StructureInfo": { "type": "object", "required": ["id", "name", "kind"], "properties": {
+        "id": { "type": "string", "format": "uuid" }, "name": { "type": "string" }, "kind": { "type": "string" } } },
       "Hlc": { "type": "object", "required": ["wall_ms", "counter", "node"], "properties": {
         "wall_ms": { "type": "integer", "format": "int64" }, "counter": { "type": "integer" }, "node": { "type": "string", "format": "uuid" } } },
       "Change": { "type": "object", "required": ["mutation_id", "entity", "record_id", "person_id", "field", "value", "hlc", "device_id"], "properties": {
@@ -104,6 +106,13 @@ pub(crate) const DOCUMENT: &str = r##"{
       "responses": {
         "200": { "description": "Enrolled.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EnrolResponse" } } } },
         "400": { "$ref": "#/components/responses/Error" }, "426": { "$ref": "#/components/responses/Error" } } } },
+    "/v1/structures": { "get": {
+      "summary": "The territory's structures (no personal data), to pick one the person agrees to share their file with.",
+      "parameters": [ { "$ref": "#/components/parameters/Protocol" } ],
+      "responses": {
+        "200": { "description": "Structures by name.", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/StructureInfo" } } } } },
+        "401": { "$ref": "#/components/responses/Error" }, "403": { "$ref": "#/components/responses/Error" },
+        "426": { "$ref": "#/components/responses/Error" } } } },
     "/openapi.json": { "get": { "summary": "This document.", "security": [],
       "responses": { "200": { "description": "OpenAPI 3 document." } } } }
   }

@@ -749,6 +749,24 @@ impl Store {
     }
 
     /// Every device, with its structure and caseworker, oldest first.
+    /// The territory's structures, by name.
+    pub fn structures(&mut self) -> Result<Vec<tandem_sync::StructureInfo>, StoreError> {
+        self.db
+            .query(
+                "SELECT id, name, kind FROM structures ORDER BY name, id",
+                &[],
+            )?
+            .iter()
+            .map(|row| {
+                Ok(tandem_sync::StructureInfo {
+                    id: row.uuid(0)?,
+                    name: row.text(1)?,
+                    kind: row.text(2)?,
+                })
+            })
+            .collect()
+    }
+
     pub fn devices(&mut self) -> Result<Vec<DeviceInfo>, StoreError> {
         self.db
             .query(

@@ -1467,7 +1467,34 @@ async fn an_administrator_records_consent_for_another_structure(backend: Backend
     assert!(!out.status.success());
 }
 
+async fn a_device_lists_the_territorys_structures(backend: Backend) {
+    let server = Server::start(backend).await;
+    let (s1, s2) = (
+        server.structure("Mission locale Est").await,
+        server.structure("CCAS de Villeurbanne").await,
+    );
+    let a = server.device(s1, Role::Employment).await;
+    let v = tandem_sync::PROTOCOL_VERSION.to_string();
+    let (status, body) = server
+        .call("GET", "/v1/structures", Some(&a.token), Some(&v), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let names: Vec<&str> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["CCAS de Villeurbanne", "Mission locale Est"]);
+    assert_eq!(body[0]["id"], json!(s2));
+    let (status, _) = server
+        .call("GET", "/v1/structures", None, Some(&v), None)
+        .await;
+    assert_eq!(status, 401);
+}
+
 both_backends!(
+    a_device_lists_the_territorys_structures,
     an_administrator_records_consent_for_another_structure,
     push_then_pull_round_trips_in_commit_order_across_pages,
     replays_and_shuffled_batches_with_duplicates_change_nothing,

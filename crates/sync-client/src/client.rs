@@ -143,6 +143,13 @@ impl ServerClient {
             .map(drop)
     }
 
+    /// The territory's structures (no personal data).
+    pub async fn structures(&self) -> Result<Vec<tandem_sync::StructureInfo>, SyncError> {
+        self.call::<(), _>(Method::GET, "/v1/structures", None, true)
+            .await?
+            .ok_or(SyncError::Protocol)
+    }
+
     /// One request; `Ok(None)` for an empty success body.
     async fn call<B: Serialize, T: DeserializeOwned>(
         &self,

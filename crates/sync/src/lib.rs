@@ -12,6 +12,7 @@ pub use merge::{register_key, Conflict, Register, Versioned};
 pub use wire::{
     Change, Cursor, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, FollowUpRequest,
     MutationResult, Outcome, PullRequest, PullResponse, PushRequest, PushResponse, RefusalReason,
+    StructureInfo,
 };
 
 /// The protocol version this build speaks. Bumped on any incompatible change of the wire types

@@ -114,6 +114,15 @@ pub struct FollowUpRequest {
     pub share_social_notes: bool,
 }
 
+/// One structure of the territory, as `GET /v1/structures` lists them (no personal data): what
+/// a caseworker picks when the person agrees to share their file with another structure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StructureInfo {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: String,
+}
+
 /// Body of `POST /v1/enrol` (no bearer token: the one-time code is the credential). An
 /// administrator issues the code with `tandem-server admin enrolment add`; it names the
 /// caseworker account, hence the structure and the role, and works once, before it expires.

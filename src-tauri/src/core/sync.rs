@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::{AppCore, Session};
 use crate::error::AppError;
-use crate::sync_view::{ConflictOption, ConflictView, SyncState, SyncStatus};
+use crate::sync_view::{ConflictOption, ConflictView, StructureView, SyncState, SyncStatus};
 
 /// How often the worker syncs when nothing asks it to.
 const PERIOD: Duration = Duration::from_secs(60);
@@ -278,6 +278,64 @@ impl AppCore {
         })?;
         self.sync.wake.notify_one();
         Ok(())
+    }
+
+    /// A client for the enrolled server with this laptop's credential.
+    fn enrolled_client(&self) -> Result<ServerClient, AppError> {
+        let (profile_id, state) =
+            self.with_session(|s| Ok((s.profile.id, s.case_file.sync_state()?)))?;
+        let state = state.ok_or(AppError::Sync(SyncError::NotEnrolled))?;
+        let token = match (self.keychain)(&profile_id.to_string())?.load_device_token() {
+            Ok(token) => token,
+            Err(KeyError::NoKeychainEntry) => return Err(AppError::Sync(SyncError::NotEnrolled)),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(ServerClient::new(&state.server_url, extra_root(self).as_deref())?.with_token(&*token))
+    }
+
+    /// The territory's structures, to pick one the person agrees to share their file with.
+    pub async fn list_structures(&self) -> Result<Vec<StructureView>, AppError> {
+        self.check_not_revoked()?;
+        let client = self.enrolled_client()?;
+        Ok(client
+            .structures()
+            .await?
+            .into_iter()
+            .map(|s| StructureView {
+                id: s.id,
+                name: s.name,
+                kind: s.kind,
+            })
+            .collect())
+    }
+
+    /// Records on the server that the person agrees to share their file with a structure (and,
+    /// if they say so, the notes reserved to the social field); that structure's laptops get the
+    /// file at their next sync.
+    pub async fn share_person(
+        &self,
+        person_id: Uuid,
+        structure_id: Uuid,
+        share_social_notes: bool,
+    ) -> Result<(), AppError> {
+        self.check_not_revoked()?;
+        self.with_session(|s| Ok(s.case_file.person(person_id).map(drop)?))?;
+        let client = self.enrolled_client()?;
+        let request = tandem_sync::FollowUpRequest {
+            person_id,
+            structure_id,
+            consent: true,
+            share_social_notes,
+        };
+        match client.follow_up(&request).await {
+            Ok(()) => {
+                log::info!("a person's file was shared with another structure");
+                self.sync.wake.notify_one();
+                Ok(())
+            }
+            Err(SyncError::Forbidden) => Err(AppError::NotOnServerYet),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// One synchronisation, if the app is unlocked and enrolled. `Ok(false)` when there was
