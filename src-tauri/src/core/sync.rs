@@ -31,6 +31,8 @@ const ENROLMENT_FILE: &str = "enrolment.json";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Enrolment {
+    #[serde(default)]
+    structure_id: Option<Uuid>,
     structure_name: String,
     caseworker_name: String,
     role: String,
@@ -224,6 +226,7 @@ impl AppCore {
         let keychain = (self.keychain)(&profile_id.to_string())?;
         keychain.store_device_token(&answer.token)?;
         let enrolment = Enrolment {
+            structure_id: Some(answer.structure_id),
             structure_name: answer.structure_name.clone(),
             caseworker_name: answer.caseworker_name.clone(),
             role: answer.role.clone(),
@@ -293,14 +296,19 @@ impl AppCore {
         Ok(ServerClient::new(&state.server_url, extra_root(self).as_deref())?.with_token(&*token))
     }
 
-    /// The territory's structures, to pick one the person agrees to share their file with.
+    /// The territory's other structures, to pick one the person agrees to share their file with.
     pub async fn list_structures(&self) -> Result<Vec<StructureView>, AppError> {
         self.check_not_revoked()?;
         let client = self.enrolled_client()?;
+        let own = self
+            .with_session(|s| Ok(self.enrolment(s.profile.id)))?
+            .and_then(|e| e.structure_id);
         Ok(client
             .structures()
             .await?
             .into_iter()
+            // This laptop's own structure already follows the person.
+            .filter(|s| Some(s.id) != own)
             .map(|s| StructureView {
                 id: s.id,
                 name: s.name,

@@ -62,9 +62,10 @@ interface CheckboxFieldProps {
   hint?: ReactNode;
   error?: string | null;
   name?: string;
+  inputRef?: Ref<HTMLInputElement>;
 }
 
-export function CheckboxField({ label, checked, onCheckedChange, hint, error, name }: CheckboxFieldProps) {
+export function CheckboxField({ label, checked, onCheckedChange, hint, error, name, inputRef }: CheckboxFieldProps) {
   const id = useId();
   const hintId = `${id}-hint`;
   const errorId = `${id}-error`;
@@ -75,6 +76,7 @@ export function CheckboxField({ label, checked, onCheckedChange, hint, error, na
         <input
           type="checkbox"
           id={id}
+          ref={inputRef}
           name={name}
           checked={checked}
           aria-invalid={error ? true : undefined}

@@ -17,6 +17,7 @@ import type { PersonList } from "../bindings/PersonList";
 import type { Profile } from "../bindings/Profile";
 import type { Referentiel } from "../bindings/Referentiel";
 import type { RomeMatch } from "../bindings/RomeMatch";
+import type { StructureView } from "../bindings/StructureView";
 import type { SyncStatus } from "../bindings/SyncStatus";
 
 export type { IpcError, ErrorCode };
@@ -59,6 +60,17 @@ export interface Backend {
   listConflicts(): Promise<ConflictView[]>;
   /** Keeps the value of the chosen option (`mutationId`) and closes the conflict. */
   resolveConflict(conflictId: string, mutationId: string): Promise<void>;
+  /**
+   * The territory's structures, asked of the server (network). Refused with `not_enrolled`,
+   * `offline`, `sync_failed` or `device_revoked`.
+   */
+  listStructures(): Promise<StructureView[]>;
+  /**
+   * Records on the server that the person consents to share their file with this structure
+   * (network). Refused with `offline`, `not_found` (the person has not reached the server yet: the
+   * message says to synchronise first), `sync_failed` or `not_enrolled`.
+   */
+  sharePerson(personId: string, structureId: string, shareSocialNotes: boolean): Promise<void>;
 }
 
 const ERROR_CODES: readonly ErrorCode[] = [
@@ -150,6 +162,10 @@ export const tauriBackend: Backend = {
   listConflicts: () => call("list_conflicts"),
   resolveConflict: async (conflictId, mutationId) => {
     await call<null>("resolve_conflict", { conflictId, mutationId });
+  },
+  listStructures: () => call("list_structures"),
+  sharePerson: async (personId, structureId, shareSocialNotes) => {
+    await call<null>("share_person", { personId, structureId, shareSocialNotes });
   },
 };
 

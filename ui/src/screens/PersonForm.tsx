@@ -4,6 +4,7 @@ import type { PersonField } from "../bindings/PersonField";
 import type { RsaStatus } from "../bindings/RsaStatus";
 import { CheckboxField, TextField } from "../components/Field";
 import { PersonDiagnostics } from "../components/PersonDiagnostics";
+import { PersonSharing } from "../components/PersonSharing";
 import { useBackend } from "../lib/backendContext";
 import type { IpcError } from "../lib/ipc";
 import { ageFromIso, fr, fullName } from "../lib/format";
@@ -388,6 +389,7 @@ export function PersonForm({ id }: { id: string }) {
         </form>
       )}
       {drafts ? <PersonDiagnostics personId={id} /> : null}
+      {drafts ? <PersonSharing personId={id} /> : null}
     </div>
   );
 }

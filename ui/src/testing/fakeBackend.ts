@@ -186,6 +186,7 @@ export function createFakeBackend(seed: FakeSeed = {}): FakeBackend {
       fake.profile = null;
       fake.state = "first_run";
     },
+    personExists: (id) => fake.persons.has(id),
   });
   const fake: FakeBackend = {
     state: seed.state ?? "first_run",
@@ -198,7 +199,7 @@ export function createFakeBackend(seed: FakeSeed = {}): FakeBackend {
       if (seed.latencyMs) await new Promise((r) => setTimeout(r, seed.latencyMs));
       syncPart.refuseIfRevoked(cmd);
       const answer = dispatch(cmd, args ?? {});
-      syncPart.recorded(cmd);
+      syncPart.recorded(cmd, answer);
       return answer;
     },
     sync: syncPart.sync,

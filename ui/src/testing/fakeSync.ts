@@ -2,6 +2,7 @@
 // conflicts and revocation, with hooks a test drives from the page (window.__tandemFake.sync).
 import type { ConflictView } from "../bindings/ConflictView";
 import type { IpcError } from "../bindings/IpcError";
+import type { StructureView } from "../bindings/StructureView";
 import type { SyncState } from "../bindings/SyncState";
 import type { SyncStatus } from "../bindings/SyncStatus";
 
@@ -20,6 +21,11 @@ export const SYNC_MESSAGES = {
     "L’administrateur du territoire a retiré cet ordinateur. Le dossier qu’il contenait a été effacé. Pour continuer à utiliser Tandem, adressez-vous au service informatique de votre territoire.",
   conflictGone: "Ce conflit a déjà été résolu.",
   notAnOption: "Cette valeur ne fait pas partie du conflit.",
+  personNotFound: "Cette personne n’existe pas ou plus.",
+  personNotSent:
+    "Le dossier de cette personne n’est pas encore arrivé sur le serveur du territoire. Synchronisez, puis partagez-le de nouveau.",
+  unknownStructure: "Le serveur du territoire ne connaît pas cette structure. Rouvrez la liste des structures, puis réessayez.",
+  ownStructure: "Le dossier est déjà visible par votre structure.",
 };
 
 /** The code an administrator « issued » to the fake server. */
@@ -44,6 +50,15 @@ export interface FakeSyncSeed {
   structureName?: string;
   /** The laptop was revoked and erased before the window opened (use with state "first_run"). */
   revoked?: boolean;
+  /** The territory's structures the server lists (default: five, the enrolled one among them). */
+  structures?: StructureView[];
+}
+
+/** A consent the fake server recorded. */
+export interface FakeShare {
+  personId: string;
+  structureId: string;
+  shareSocialNotes: boolean;
 }
 
 /** Test hooks, reachable from the page as window.__tandemFake.sync. */
@@ -65,12 +80,19 @@ export interface FakeSync {
   /** The server withdrew this laptop: the worker erases the case file at once. */
   revoke(): void;
   revoked: boolean;
+  /** What `list_structures` answers. */
+  structures: StructureView[];
+  /** Consents recorded by `share_person`, oldest first. */
+  shares: FakeShare[];
+  /** Persons created on this laptop that no sync has sent yet (`share_person` answers `not_found`). */
+  unsentPersons: Set<string>;
 }
 
 interface Host {
   requireUnlocked(): unknown;
   /** Erases the local case file (persons, diagnostics, profile). */
   wipe(): void;
+  personExists(id: string): boolean;
 }
 
 function fail(code: IpcError["code"], message: string, field: string | null = null): never {
@@ -149,6 +171,16 @@ export function demoConflicts(): ConflictView[] {
         },
       ],
     },
+  ];
+}
+
+export function demoStructures(): StructureView[] {
+  return [
+    { id: "structure-ml-villeurbanne", name: "Mission locale de Villeurbanne", kind: "mission_locale" },
+    { id: "structure-departement-rhone", name: "Département du Rhône", kind: "departement" },
+    { id: "structure-ccas-villeurbanne", name: "CCAS de Villeurbanne", kind: "ccas" },
+    { id: "structure-passerelle", name: "Association Passerelle", kind: "association" },
+    { id: "structure-ml-est", name: "Mission locale Est", kind: "mission_locale" },
   ];
 }
 
@@ -239,6 +271,7 @@ export function createFakeSync(seed: FakeSyncSeed, host: Host) {
       lastSyncedAt = new Date().toISOString();
       sync.conflicts.push(...incoming);
       incoming = [];
+      sync.unsentPersons.clear();
     }
   }
 
@@ -265,6 +298,9 @@ export function createFakeSync(seed: FakeSyncSeed, host: Host) {
     status,
     conflicts: resolve(seed.conflicts),
     revoked: seed.revoked ?? false,
+    structures: seed.structures ?? demoStructures(),
+    shares: [],
+    unsentPersons: new Set(),
     setOnline(value) {
       online = value;
       if (!server || state === "syncing") return;
@@ -295,12 +331,21 @@ export function createFakeSync(seed: FakeSyncSeed, host: Host) {
       host.wipe();
       sync.revoked = true;
       sync.conflicts = [];
+      sync.shares = [];
+      sync.unsentPersons.clear();
       server = null;
       state = "not_enrolled";
       pending = 0;
       lastSyncedAt = null;
     },
   };
+
+  /** A network command: refused when not enrolled, offline, or the server wants a newer Tandem. */
+  function reachServer() {
+    if (!server) fail("not_enrolled", SYNC_MESSAGES.notEnrolled);
+    if (!online) fail("offline", SYNC_MESSAGES.offline);
+    if (upgradeRequired) fail("sync_failed", SYNC_MESSAGES.upgrade);
+  }
 
   /** Answers a sync command, or `undefined` when `cmd` is not one. */
   function dispatch(cmd: string, args: Record<string, unknown>): { value: unknown } | undefined {
@@ -340,14 +385,35 @@ export function createFakeSync(seed: FakeSyncSeed, host: Host) {
         pending += 1;
         return { value: null };
       }
+      case "list_structures":
+        host.requireUnlocked();
+        reachServer();
+        return { value: structuredClone(sync.structures) };
+      case "share_person": {
+        host.requireUnlocked();
+        const personId = String(args.personId ?? "");
+        const structureId = String(args.structureId ?? "");
+        if (!host.personExists(personId)) fail("not_found", SYNC_MESSAGES.personNotFound);
+        reachServer();
+        if (sync.unsentPersons.has(personId)) fail("not_found", SYNC_MESSAGES.personNotSent);
+        const structure = sync.structures.find((s) => s.id === structureId);
+        if (!structure) fail("sync_failed", SYNC_MESSAGES.unknownStructure);
+        if (structure.name === server?.structure_name) fail("sync_failed", SYNC_MESSAGES.ownStructure);
+        const shareSocialNotes = args.shareSocialNotes === true;
+        // The server keeps one consent per person and structure; sharing again updates it.
+        sync.shares = sync.shares.filter((s) => !(s.personId === personId && s.structureId === structureId));
+        sync.shares.push({ personId, structureId, shareSocialNotes });
+        return { value: null };
+      }
       default:
         return undefined;
     }
   }
 
   /** After a command succeeded: counts a local edit in the outbox; a new profile ends a revocation. */
-  function recorded(cmd: string) {
+  function recorded(cmd: string, answer: unknown) {
     if (MUTATIONS.has(cmd)) pending += 1;
+    if (cmd === "create_person") sync.unsentPersons.add((answer as { id: string }).id);
     if (cmd === "create_profile") sync.revoked = false;
   }
 
