@@ -1,8 +1,8 @@
 // End to end: two real app windows — two profiles of two structures — sync one person's file
 // through a real tandem-server process on loopback. Laptop A enrols with a one-time code from
-// the admin CLI, creates Hélène Dubois and syncs; the administrator records Hélène's consent for
-// structure B; laptop B enrols, syncs, finds her, changes her phone and syncs; A syncs and sees
-// B's phone. Needs TANDEM_SERVER_BINARY (set by ./dev.sh test) besides TANDEM_APP_BINARY.
+// the admin CLI, creates Hélène Dubois and syncs; with her consent, A shares her file with
+// structure B from her form; laptop B syncs, finds her, changes her phone and syncs; A syncs and
+// sees B's phone. Needs TANDEM_SERVER_BINARY (set by ./dev.sh test) besides TANDEM_APP_BINARY.
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -115,7 +115,27 @@ test('two structures share one file through the territory server', async () => {
     // B sees nothing of Hélène until she consents to share her file with B's structure.
     await syncNow(b);
     assert.equal(await b.script('return document.body.textContent.includes("Dubois")'), false);
-    admin('follow-up', 'add', '--person', personId, '--structure', mission.structureId, '--consent', 'yes');
+    // Hélène agrees: A shares her file with the Mission locale from her form.
+    await a.click(await a.byTestId('share-open'));
+    await a.waitFor('the structures', 'return document.querySelector("[data-testid=share-structure] option[value=\'" + arguments[0] + "\']") !== null', [mission.structureId], 30000);
+    // WebKitGTK's driver cannot click a native <option>: pick it as a keyboard would (value +
+    // change event).
+    await a.script(
+      `const select = document.querySelector("[data-testid=share-structure]");
+       select.focus();
+       select.value = arguments[0];
+       select.dispatchEvent(new Event("change", { bubbles: true }));`,
+      mission.structureId,
+    );
+    // The checkbox's input is visually hidden behind its styled box: press Space on it.
+    const consent = await a.controlByLabel('La personne accepte que cette structure voie son dossier');
+    await a.script('arguments[0].focus()', consent);
+    await a.keys(' ');
+    const submit = await a.byTestId('share-submit');
+    await a.script('arguments[0].scrollIntoView({ block: "center" })', submit);
+    await a.click(submit);
+    await a.waitForText('Le dossier sera visible par Mission locale Est', 30000);
+    await a.screenshot('share-file');
     await syncNow(b);
     await openPerson(b, personId);
     assert.equal(await phoneOf(b), '06 12 34 56 78');
