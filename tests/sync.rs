@@ -110,6 +110,17 @@ impl Laptop {
             .to_string()
     }
 
+    /// Hélène Dubois, created on this laptop.
+    fn add_helene(&self) -> tandem_domain::Person {
+        self.core
+            .create_person(&NewPerson {
+                first_name: "Hélène".into(),
+                last_name: "Dubois".into(),
+                birth_date: String::new(),
+            })
+            .unwrap()
+    }
+
     async fn sync(&self) {
         assert!(self.core.sync_cycle().await.unwrap(), "nothing synced");
     }
@@ -176,14 +187,7 @@ async fn two_structures_share_a_file_see_a_conflict_and_resolve_it() {
     b.core.enrol_device(&server.url, &code_b).await.unwrap();
 
     // A creates a person and syncs; the status counts and then clears the pending changes.
-    let person = a
-        .core
-        .create_person(&NewPerson {
-            first_name: "Hélène".into(),
-            last_name: "Dubois".into(),
-            birth_date: String::new(),
-        })
-        .unwrap();
+    let person = a.add_helene();
     a.core
         .update_person_field(person.id, PersonField::Phone, "06 12 34 56 78")
         .unwrap();
@@ -313,13 +317,7 @@ async fn a_revoked_laptop_erases_its_case_file_and_says_so() {
     let a = Laptop::new("CCAS de Villeurbanne", Role::Social);
     let status = a.core.enrol_device(&server.url, &code_a).await.unwrap();
     assert_eq!(status.state, SyncState::Syncing);
-    a.core
-        .create_person(&NewPerson {
-            first_name: "Hélène".into(),
-            last_name: "Dubois".into(),
-            birth_date: String::new(),
-        })
-        .unwrap();
+    a.add_helene();
     a.sync().await;
 
     let token = a.token();
@@ -370,13 +368,7 @@ async fn an_unreachable_server_is_offline_and_keeps_every_change() {
     // The server stops: the laptop goes on working, says « hors ligne », keeps its edits.
     server.stop.take().unwrap().send(()).unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    a.core
-        .create_person(&NewPerson {
-            first_name: "Hélène".into(),
-            last_name: "Dubois".into(),
-            birth_date: String::new(),
-        })
-        .unwrap();
+    a.add_helene();
     assert_eq!(code(a.core.sync_cycle().await), ErrorCode::Offline);
     let status = a.core.sync_status().unwrap();
     assert_eq!(status.state, SyncState::Offline);
@@ -406,14 +398,7 @@ async fn a_file_not_yet_sent_cannot_be_shared_and_says_why() {
     // Not enrolled: no structure list, no sharing.
     assert_eq!(code(a.core.list_structures().await), ErrorCode::NotEnrolled);
     a.core.enrol_device(&server.url, &code_a).await.unwrap();
-    let person = a
-        .core
-        .create_person(&NewPerson {
-            first_name: "Hélène".into(),
-            last_name: "Dubois".into(),
-            birth_date: String::new(),
-        })
-        .unwrap();
+    let person = a.add_helene();
     // Created here, not synced yet: the server does not know the file.
     let error: IpcError = a
         .core
