@@ -27,6 +27,8 @@ const COMMANDS: &[&str] = &[
     "resolve_conflict",
     "list_structures",
     "share_person",
+    "list_shares",
+    "withdraw_share",
 ];
 
 fn main() {

@@ -14,8 +14,6 @@ use tandem_domain::{NewPerson, NewProfile, PersonField, Role};
 use tandem_keys::Keychain;
 use tandem_server::http::{app, AppState as ServerState};
 use tandem_server::Store;
-use tandem_sync::FollowUpRequest;
-use tandem_sync_client::ServerClient;
 use uuid::Uuid;
 
 struct Server {
@@ -292,18 +290,14 @@ async fn two_structures_share_a_file_see_a_conflict_and_resolve_it() {
         ErrorCode::NotFound
     );
 
-    // Consent withdrawn for B: B's next sync removes the person.
-    ServerClient::new(&server.url, None)
-        .unwrap()
-        .with_token(a.token())
-        .follow_up(&FollowUpRequest {
-            person_id: person.id,
-            structure_id: structure_b,
-            consent: false,
-            share_social_notes: false,
-        })
-        .await
-        .unwrap();
+    // A sees who else has the file, then Hélène withdraws her consent for B: B's next sync
+    // removes the person.
+    let shares = a.core.list_shares(person.id).await.unwrap();
+    assert_eq!(shares.len(), 1, "{shares:?}");
+    assert_eq!(shares[0].structure_name, "Mission locale Est");
+    assert!(!shares[0].share_social_notes);
+    a.core.withdraw_share(person.id, structure_b).await.unwrap();
+    assert!(a.core.list_shares(person.id).await.unwrap().is_empty());
     b.sync().await;
     assert_eq!(code(b.core.get_person(person.id)), ErrorCode::NotFound);
 }

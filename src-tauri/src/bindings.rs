@@ -30,6 +30,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     crate::sync_view::SyncStatus::export_all(&cfg)?;
     crate::sync_view::ConflictView::export_all(&cfg)?;
     crate::sync_view::StructureView::export_all(&cfg)?;
+    crate::sync_view::ShareView::export_all(&cfg)?;
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::core::{AppCore, AppState, Audience};
 use crate::error::{AppError, IpcError};
-use crate::sync_view::{ConflictView, StructureView, SyncStatus};
+use crate::sync_view::{ConflictView, ShareView, StructureView, SyncStatus};
 
 type Core<'a> = State<'a, Arc<AppCore>>;
 
@@ -230,6 +230,26 @@ pub async fn share_person(
 ) -> Result<(), IpcError> {
     let core = Arc::clone(&core);
     core.share_person(person_id, structure_id, share_social_notes)
+        .await
+        .map_err(IpcError::from)
+}
+
+/// The other structures that see a person's file (a network call).
+#[tauri::command]
+pub async fn list_shares(core: Core<'_>, person_id: Uuid) -> Result<Vec<ShareView>, IpcError> {
+    let core = Arc::clone(&core);
+    core.list_shares(person_id).await.map_err(IpcError::from)
+}
+
+/// The person withdraws their consent for a structure (a network call).
+#[tauri::command]
+pub async fn withdraw_share(
+    core: Core<'_>,
+    person_id: Uuid,
+    structure_id: Uuid,
+) -> Result<(), IpcError> {
+    let core = Arc::clone(&core);
+    core.withdraw_share(person_id, structure_id)
         .await
         .map_err(IpcError::from)
 }

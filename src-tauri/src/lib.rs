@@ -65,6 +65,8 @@ pub fn run() {
             commands::resolve_conflict,
             commands::list_structures,
             commands::share_person,
+            commands::list_shares,
+            commands::withdraw_share,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

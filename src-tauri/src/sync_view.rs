@@ -70,3 +70,11 @@ pub struct StructureView {
     pub name: String,
     pub kind: String,
 }
+
+/// Another structure that sees a person's file with their consent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ShareView {
+    pub structure_id: Uuid,
+    pub structure_name: String,
+    pub share_social_notes: bool,
+}

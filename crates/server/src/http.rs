@@ -57,7 +57,7 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/v1/push", post(push))
         .route("/v1/pull", get(pull))
-        .route("/v1/follow-up", post(follow_up))
+        .route("/v1/follow-up", post(follow_up).get(follow_up_list))
         .route("/v1/enrol", post(enrol))
         .route("/v1/structures", get(structures))
         .route_layer(middleware::from_fn(check_protocol));
@@ -296,6 +296,20 @@ async fn follow_up(
         .with_store(move |store| store.follow_up(&device, &request, now))
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn follow_up_list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<tandem_sync::FollowUpQuery>,
+) -> Result<Json<Vec<tandem_sync::FollowUpEntry>>, ApiError> {
+    let device = authenticate(&state, &headers).await?;
+    let now = crate::now_ms();
+    Ok(Json(
+        state
+            .with_store(move |store| store.follow_up_of(&device, query.person_id, now))
+            .await?,
+    ))
 }
 
 /// Trades a one-time enrolment code for a device credential. No bearer token: the code is the

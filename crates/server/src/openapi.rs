@@ -15,6 +15,8 @@ pub(crate) const DOCUMENT: &str = r##"{
       "Protocol": { "name": "tandem-protocol", "in": "header", "required": true, "schema": { "type": "integer", "example": 1 } }
     },
     "schemas": {
+      "FollowUpEntry": { "type": "object", "required": ["structure_id", "structure_name", "share_social_notes"], "properties": {
+        "structure_id": { "type": "string", "format": "uuid" }, "structure_name": { "type": "string" }, "share_social_notes": { "type": "boolean" } } },
       "StructureInfo": { "type": "object", "required": ["id", "name", "kind"], "properties": {
         "id": { "type": "string", "format": "uuid" }, "name": { "type": "string" }, "kind": { "type": "string" } } },
       "Hlc": { "type": "object", "required": ["wall_ms", "counter", "node"], "properties": {
@@ -91,7 +93,15 @@ pub(crate) const DOCUMENT: &str = r##"{
         "200": { "description": "A page.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/PullResponse" } } } },
         "400": { "$ref": "#/components/responses/Error" }, "401": { "$ref": "#/components/responses/Error" },
         "403": { "$ref": "#/components/responses/Error" }, "426": { "$ref": "#/components/responses/Error" } } } },
-    "/v1/follow-up": { "post": {
+    "/v1/follow-up": { "get": {
+      "summary": "The structures that see a person's file with their consent (for a device of one of them; audited).",
+      "parameters": [ { "$ref": "#/components/parameters/Protocol" },
+        { "name": "person_id", "in": "query", "required": true, "schema": { "type": "string", "format": "uuid" } } ],
+      "responses": {
+        "200": { "description": "By structure name.", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/FollowUpEntry" } } } } },
+        "400": { "$ref": "#/components/responses/Error" }, "401": { "$ref": "#/components/responses/Error" },
+        "403": { "$ref": "#/components/responses/Error" }, "426": { "$ref": "#/components/responses/Error" } } },
+      "post": {
       "summary": "Put a structure in a person's follow-up group or change its consent flags.",
       "parameters": [ { "$ref": "#/components/parameters/Protocol" } ],
       "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/FollowUpRequest" } } } },

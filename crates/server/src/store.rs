@@ -574,6 +574,46 @@ impl Store {
         self.set_follow_up(Some(device), request, now_ms)
     }
 
+    /// The structures that see a person's file with their consent, for a device of one of them.
+    /// Who follows a person is personal data: the read is audited.
+    pub fn follow_up_of(
+        &mut self,
+        device: &Device,
+        person: Uuid,
+        now_ms: i64,
+    ) -> Result<Vec<tandem_sync::FollowUpEntry>, StoreError> {
+        let mut tx = self.db.write_tx()?;
+        if !has_access(&mut tx, person, device.structure_id)? {
+            return Err(StoreError::Forbidden);
+        }
+        let entries = tx
+            .query(
+                "SELECT s.id, s.name, f.share_social_notes FROM follow_up f
+                 JOIN structures s ON s.id = f.structure_id
+                 WHERE f.person_id = ?1 AND f.consent = 1
+                 ORDER BY s.name, s.id",
+                args![person],
+            )?
+            .iter()
+            .map(|row| {
+                Ok(tandem_sync::FollowUpEntry {
+                    structure_id: row.uuid(0)?,
+                    structure_name: row.text(1)?,
+                    share_social_notes: row.bool(2)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        audit::append(
+            &mut tx,
+            now_ms,
+            device.id,
+            Action::Read,
+            &format!("follow_up:{person}"),
+        )?;
+        tx.commit()?;
+        Ok(entries)
+    }
+
     /// `admin follow-up`: the territory's administrator records a person's consent (collected on
     /// paper, say) without a device of a structure that follows them. Audited under the nil id.
     pub fn admin_follow_up(

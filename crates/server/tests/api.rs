@@ -1493,7 +1493,55 @@ async fn a_device_lists_the_territorys_structures(backend: Backend) {
     assert_eq!(status, 401);
 }
 
+async fn who_follows_a_person_is_told_only_to_structures_that_do(backend: Backend) {
+    let server = Server::start(backend).await;
+    let (s1, s2, s3) = (
+        server.structure("CCAS").await,
+        server.structure("Mission locale").await,
+        server.structure("Autre").await,
+    );
+    let a = server.device(s1, Role::Social).await;
+    let c = server.device(s3, Role::Social).await;
+    let person = Uuid::now_v7();
+    server
+        .push(
+            &a,
+            &[change(&a, person, "first_name", json!("Hélène"), None)],
+        )
+        .await;
+    assert_eq!(server.follow_up(&a, person, s2, true, true).await, 204);
+    let v = tandem_sync::PROTOCOL_VERSION.to_string();
+    let path = format!("/v1/follow-up?person_id={person}");
+    let (status, body) = server
+        .call("GET", &path, Some(&a.token), Some(&v), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!([
+            {"structure_id": s1, "structure_name": "CCAS", "share_social_notes": false},
+            {"structure_id": s2, "structure_name": "Mission locale", "share_social_notes": true},
+        ])
+    );
+    // A structure without consent learns nothing, not even who follows the person.
+    let (status, _) = server
+        .call("GET", &path, Some(&c.token), Some(&v), None)
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = server
+        .call(
+            "GET",
+            "/v1/follow-up?person_id=x",
+            Some(&a.token),
+            Some(&v),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+}
+
 both_backends!(
+    who_follows_a_person_is_told_only_to_structures_that_do,
     a_device_lists_the_territorys_structures,
     an_administrator_records_consent_for_another_structure,
     push_then_pull_round_trips_in_commit_order_across_pages,

@@ -143,6 +143,21 @@ impl ServerClient {
             .map(drop)
     }
 
+    /// The structures that see a person's file with their consent.
+    pub async fn follow_up_of(
+        &self,
+        person: uuid::Uuid,
+    ) -> Result<Vec<tandem_sync::FollowUpEntry>, SyncError> {
+        self.call::<(), _>(
+            Method::GET,
+            &format!("/v1/follow-up?person_id={person}"),
+            None,
+            true,
+        )
+        .await?
+        .ok_or(SyncError::Protocol)
+    }
+
     /// The territory's structures (no personal data).
     pub async fn structures(&self) -> Result<Vec<tandem_sync::StructureInfo>, SyncError> {
         self.call::<(), _>(Method::GET, "/v1/structures", None, true)

@@ -10,9 +10,9 @@ mod wire;
 pub use hlc::{ClockAhead, Hlc, MAX_DRIFT_MS};
 pub use merge::{register_key, Conflict, Register, Versioned};
 pub use wire::{
-    Change, Cursor, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, FollowUpRequest,
-    MutationResult, Outcome, PullRequest, PullResponse, PushRequest, PushResponse, RefusalReason,
-    StructureInfo,
+    Change, Cursor, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, FollowUpEntry,
+    FollowUpQuery, FollowUpRequest, MutationResult, Outcome, PullRequest, PullResponse,
+    PushRequest, PushResponse, RefusalReason, StructureInfo,
 };
 
 /// The protocol version this build speaks. Bumped on any incompatible change of the wire types

@@ -123,6 +123,20 @@ pub struct StructureInfo {
     pub kind: String,
 }
 
+/// Query of `GET /v1/follow-up`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUpQuery {
+    pub person_id: Uuid,
+}
+
+/// One structure that sees a person's file with their consent (`GET /v1/follow-up`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUpEntry {
+    pub structure_id: Uuid,
+    pub structure_name: String,
+    pub share_social_notes: bool,
+}
+
 /// Body of `POST /v1/enrol` (no bearer token: the one-time code is the credential). An
 /// administrator issues the code with `tandem-server admin enrolment add`; it names the
 /// caseworker account, hence the structure and the role, and works once, before it expires.

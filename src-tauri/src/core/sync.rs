@@ -17,7 +17,9 @@ use uuid::Uuid;
 
 use super::{AppCore, Session};
 use crate::error::AppError;
-use crate::sync_view::{ConflictOption, ConflictView, StructureView, SyncState, SyncStatus};
+use crate::sync_view::{
+    ConflictOption, ConflictView, ShareView, StructureView, SyncState, SyncStatus,
+};
 
 /// How often the worker syncs when nothing asks it to.
 const PERIOD: Duration = Duration::from_secs(60);
@@ -339,6 +341,55 @@ impl AppCore {
             Ok(()) => {
                 log::info!("a person's file was shared with another structure");
                 self.sync.wake.notify_one();
+                Ok(())
+            }
+            Err(SyncError::Forbidden) => Err(AppError::NotOnServerYet),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The other structures that see a person's file with their consent.
+    pub async fn list_shares(&self, person_id: Uuid) -> Result<Vec<ShareView>, AppError> {
+        self.check_not_revoked()?;
+        self.with_session(|s| Ok(s.case_file.person(person_id).map(drop)?))?;
+        let client = self.enrolled_client()?;
+        let own = self
+            .with_session(|s| Ok(self.enrolment(s.profile.id)))?
+            .and_then(|e| e.structure_id);
+        match client.follow_up_of(person_id).await {
+            Ok(entries) => Ok(entries
+                .into_iter()
+                .filter(|e| Some(e.structure_id) != own)
+                .map(|e| ShareView {
+                    structure_id: e.structure_id,
+                    structure_name: e.structure_name,
+                    share_social_notes: e.share_social_notes,
+                })
+                .collect()),
+            Err(SyncError::Forbidden) => Err(AppError::NotOnServerYet),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The person withdraws their consent for a structure: its laptops erase the file at their
+    /// next sync, and it sees nothing more of it.
+    pub async fn withdraw_share(
+        &self,
+        person_id: Uuid,
+        structure_id: Uuid,
+    ) -> Result<(), AppError> {
+        self.check_not_revoked()?;
+        self.with_session(|s| Ok(s.case_file.person(person_id).map(drop)?))?;
+        let client = self.enrolled_client()?;
+        let request = tandem_sync::FollowUpRequest {
+            person_id,
+            structure_id,
+            consent: false,
+            share_social_notes: false,
+        };
+        match client.follow_up(&request).await {
+            Ok(()) => {
+                log::info!("a structure's access to a person's file was withdrawn");
                 Ok(())
             }
             Err(SyncError::Forbidden) => Err(AppError::NotOnServerYet),
