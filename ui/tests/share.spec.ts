@@ -240,6 +240,9 @@ describe("partage du dossier", () => {
     await form.getByLabel("La personne accepte que cette structure voie son dossier").check();
     await form.getByRole("button", { name: "Partager" }).click();
     await expectText(form.getByRole("alert"), "n’est pas encore arrivé sur le serveur du territoire. Synchronisez");
+    // Nobody else can see a file the server does not have yet: the list says why.
+    await section.getByRole("button", { name: "Voir les structures qui ont accès" }).click();
+    await expectText(section.getByTestId("shares-error"), "pas encore arrivé sur le serveur du territoire");
 
     await hook(page, "start");
     await hook(page, "finish");
@@ -259,5 +262,185 @@ describe("partage du dossier", () => {
     assert.ok(overflow <= 0, `horizontal overflow of ${overflow}px`);
     const box = await section.boundingBox();
     assert.ok(box && box.x >= 0 && box.x + box.width <= 1366, `the section fits the window: ${JSON.stringify(box)}`);
+  });
+});
+
+describe("structures qui ont accès au dossier", () => {
+  let h: Harness;
+  const contexts: BrowserContext[] = [];
+
+  async function openHelene(): Promise<Page> {
+    const { context, page } = await openApp(h, { seed: ENROLLED });
+    contexts.push(context);
+    await expectText(page.getByTestId("sync-indicator"), "À jour");
+    await page.getByRole("link", { name: /Hélène Lefèvre/ }).click();
+    await expectVisible(page.getByRole("heading", { level: 1, name: "Hélène Lefèvre" }));
+    await expectVisible(page.getByRole("heading", { level: 2, name: "Partage du dossier" }));
+    return page;
+  }
+
+  /** Consents the fake server already holds for Hélène Lefèvre, as if shared earlier. */
+  async function seedShares(page: Page, items: { structureId: string; shareSocialNotes: boolean }[]): Promise<void> {
+    await page.evaluate((items) => {
+      const fake = (
+        window as unknown as {
+          __tandemFake: { persons: Map<string, { id: string; first_name: string }>; sync: { shares: Share[] } };
+        }
+      ).__tandemFake;
+      const helene = [...fake.persons.values()].find((p) => p.first_name === "Hélène");
+      if (!helene) throw new Error("no Hélène");
+      for (const item of items) fake.sync.shares.push({ personId: helene.id, ...item });
+    }, items);
+  }
+
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    await h?.close();
+  });
+
+  it("vide d’abord, puis la structure avec qui on vient de partager ; accessible à 1366×768", async () => {
+    const page = await openHelene();
+    const section = page.getByRole("region", { name: "Partage du dossier" });
+    // Opening the person asks nothing of the server.
+    assert.equal(await commandCount(page, "list_shares"), 0);
+
+    const toggle = section.getByRole("button", { name: "Voir les structures qui ont accès" });
+    await toggle.click();
+    await expectText(section.getByTestId("shares-empty"), "Aucune autre structure n’a accès à ce dossier.");
+    assert.equal(await toggle.getAttribute("aria-expanded"), "true");
+    assert.equal(await commandCount(page, "list_shares"), 1);
+
+    // A share while the list is open: the list asks again.
+    await section.getByRole("button", { name: "Partager avec une autre structure" }).click();
+    const form = section.getByRole("form", { name: "Partager le dossier" });
+    await form.getByLabel("Structure qui pourra voir le dossier").selectOption({ label: "Mission locale Est" });
+    await form.getByLabel("La personne accepte que cette structure voie son dossier").check();
+    await form.getByLabel("Y compris les notes réservées au travail social").check();
+    await form.getByRole("button", { name: "Partager" }).click();
+    await expectText(section.getByTestId("share-success"), "visible par Mission locale Est");
+    const list = section.getByRole("list", { name: "Structures qui ont accès au dossier" });
+    await expectText(list, "Mission locale Est");
+    await expectText(list, "y compris les notes réservées au travail social");
+    assert.equal(await commandCount(page, "list_shares"), 2);
+    await expectHidden(section.getByTestId("shares-empty"));
+
+    await section.scrollIntoViewIfNeeded();
+    await assertNoSeriousA11yViolations(page, "structures qui ont accès");
+    await screenshot(page, "33-partage-structures-ayant-acces");
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `horizontal overflow of ${overflow}px`);
+  });
+
+  it("retirer l’accord au clavier seul, confirmation comprise", async () => {
+    const page = await openHelene();
+    await seedShares(page, [
+      { structureId: "structure-ml-est", shareSocialNotes: false },
+      { structureId: "structure-ccas-villeurbanne", shareSocialNotes: true },
+    ]);
+    const section = page.getByRole("region", { name: "Partage du dossier" });
+    await eventually(async () => assert.match(await focused(page), /^h1\|/));
+    await tabUntil(page, (f) => f.startsWith("button|shares-open|"));
+    await page.keyboard.press("Enter");
+    const list = section.getByRole("list", { name: "Structures qui ont accès au dossier" });
+    await expectText(list, "Mission locale Est");
+    // Sorted by name, the notes said only where they are shared.
+    assert.deepEqual(
+      (await list.getByRole("listitem").allTextContents()).map((t) => t.replace(/\s+/g, " ").trim()),
+      ["CCAS de Villeurbanney compris les notes réservées au travail socialRetirer l’accord", "Mission locale EstRetirer l’accord"],
+    );
+
+    await tabUntil(page, (f) => f.startsWith("button|withdraw-open|") && f.includes("Retirer"), 10);
+    await tabUntil(page, (f) => f.startsWith("button|withdraw-open|"), 2);
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.getAttribute("aria-label")),
+      "Retirer l’accord de Mission locale Est",
+    );
+    await page.keyboard.press("Enter");
+    const dialog = page.getByRole("alertdialog", { name: "Retirer l’accord de partage" });
+    await expectText(dialog, "Mission locale Est ne verra plus ce dossier. Ses ordinateurs l’effaceront à leur prochaine synchronisation.");
+    // The safe choice has focus.
+    await eventually(async () => assert.match(await focused(page), /^button\|withdraw-cancel\|Annuler/));
+    await assertNoSeriousA11yViolations(page, "retirer l’accord, confirmation");
+    await screenshot(page, "34-partage-retirer-accord");
+    await page.keyboard.press("Shift+Tab");
+    assert.match(await focused(page), /^button\|withdraw-confirm\|Retirer l’accord/);
+    await page.keyboard.press("Enter");
+
+    await expectHidden(dialog);
+    const done = section.getByTestId("withdraw-success");
+    await expectText(done, "L’accord est retiré. Mission locale Est ne verra plus ce dossier.");
+    assert.equal(await section.getByRole("status").filter({ hasText: "L’accord est retiré" }).count(), 1);
+    await eventually(async () => assert.match(await focused(page), /withdraw-success/));
+    await expectText(list, "CCAS de Villeurbanne");
+    assert.equal(await list.getByText("Mission locale Est").count(), 0);
+    assert.deepEqual(
+      (await shares(page)).map((s) => s.structureId),
+      ["structure-ccas-villeurbanne"],
+    );
+
+    // The last one: the list says nobody else sees the file.
+    await section.getByRole("button", { name: "Retirer l’accord de CCAS de Villeurbanne" }).click();
+    await page.getByRole("alertdialog").getByRole("button", { name: "Retirer l’accord" }).click();
+    await expectText(section.getByTestId("shares-empty"), "Aucune autre structure n’a accès à ce dossier.");
+    assert.deepEqual(await shares(page), []);
+  });
+
+  it("annuler garde l’accord", async () => {
+    const page = await openHelene();
+    await seedShares(page, [{ structureId: "structure-ml-est", shareSocialNotes: false }]);
+    const section = page.getByRole("region", { name: "Partage du dossier" });
+    await section.getByRole("button", { name: "Voir les structures qui ont accès" }).click();
+    const withdraw = section.getByRole("button", { name: "Retirer l’accord de Mission locale Est" });
+    await withdraw.focus();
+    await page.keyboard.press("Enter");
+    const dialog = page.getByRole("alertdialog", { name: "Retirer l’accord de partage" });
+    await expectVisible(dialog);
+    await eventually(async () => assert.match(await focused(page), /^button\|withdraw-cancel\|/));
+    await page.keyboard.press("Enter");
+    await expectHidden(dialog);
+    await eventually(async () => assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("aria-label")), "Retirer l’accord de Mission locale Est"));
+
+    // Escape cancels too.
+    await page.keyboard.press("Enter");
+    await expectVisible(dialog);
+    await page.keyboard.press("Escape");
+    await expectHidden(dialog);
+    await expectVisible(withdraw);
+    assert.equal(await commandCount(page, "withdraw_share"), 0);
+    assert.equal((await shares(page)).length, 1);
+    assert.equal(await section.getByTestId("withdraw-success").count(), 0);
+  });
+
+  it("hors ligne : la liste et le retrait le disent, l’accord reste", async () => {
+    const page = await openHelene();
+    await seedShares(page, [{ structureId: "structure-ml-est", shareSocialNotes: true }]);
+    const section = page.getByRole("region", { name: "Partage du dossier" });
+    await hook(page, "setOnline", false);
+    await section.getByRole("button", { name: "Voir les structures qui ont accès" }).click();
+    await expectText(section.getByTestId("shares-error"), "Le serveur du territoire ne répond pas.");
+    assert.equal(await section.getByRole("alert").filter({ hasText: "Le serveur du territoire ne répond pas." }).count(), 1);
+    await assertNoSeriousA11yViolations(page, "structures qui ont accès, hors ligne");
+
+    await hook(page, "setOnline", true);
+    await section.getByRole("button", { name: "Réessayer" }).click();
+    await expectText(section.getByRole("list", { name: "Structures qui ont accès au dossier" }), "Mission locale Est");
+
+    await hook(page, "setOnline", false);
+    await section.getByRole("button", { name: "Retirer l’accord de Mission locale Est" }).click();
+    const dialog = page.getByRole("alertdialog", { name: "Retirer l’accord de partage" });
+    await dialog.getByRole("button", { name: "Retirer l’accord" }).click();
+    await expectText(dialog.getByRole("alert"), "Le serveur du territoire ne répond pas.");
+    assert.equal((await shares(page)).length, 1);
+    await assertNoSeriousA11yViolations(page, "retirer l’accord hors ligne");
+
+    // Back online, the same dialog goes through.
+    await hook(page, "setOnline", true);
+    await dialog.getByRole("button", { name: "Retirer l’accord" }).click();
+    await expectHidden(dialog);
+    await expectText(section.getByTestId("shares-empty"), "Aucune autre structure n’a accès à ce dossier.");
+    assert.deepEqual(await shares(page), []);
   });
 });

@@ -1,13 +1,16 @@
 // The « Partage du dossier » section of the person form: with the person's consent, another structure
 // of the territory sees the same file. Only on an enrolled laptop; the structures are asked of the
-// server when the caseworker opens the form, so opening a person never waits on the network.
+// server when the caseworker opens the form, so opening a person never waits on the network; so are
+// the structures that already see the file (ShareAccess), where the consent can be withdrawn.
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
+import type { ShareView } from "../bindings/ShareView";
 import type { StructureView } from "../bindings/StructureView";
 import { useBackend } from "../lib/backendContext";
 import { fr } from "../lib/format";
-import { toIpcError, type IpcError } from "../lib/ipc";
+import { toIpcError } from "../lib/ipc";
 import { useSyncStatus } from "../lib/syncStore";
 import { CheckboxField } from "./Field";
+import { ShareAccess, shown, type Shares } from "./ShareAccess";
 
 const MESSAGES = {
   noStructure: "Choisissez la structure qui pourra voir le dossier.",
@@ -15,11 +18,6 @@ const MESSAGES = {
 };
 
 type Errors = { structure?: string; consent?: string; form?: string };
-
-/** `locked` and `device_revoked` change the whole screen (session watch): nothing to say here. */
-function shown(error: IpcError): boolean {
-  return error.code !== "locked" && error.code !== "device_revoked";
-}
 
 export function PersonSharing({ personId }: { personId: string }) {
   const backend = useBackend();
@@ -30,6 +28,10 @@ export function PersonSharing({ personId }: { personId: string }) {
   const toggle = useRef<HTMLButtonElement>(null);
   const request = useRef(0);
   const formId = useId();
+  const [accessOpen, setAccessOpen] = useState(false);
+  const [shares, setShares] = useState<Shares>({ state: "loading" });
+  const sharesRequest = useRef(0);
+  const accessId = useId();
 
   /** Asks the server, on the caseworker's demand only; an answer to an older request is dropped. */
   function load() {
@@ -46,32 +48,67 @@ export function PersonSharing({ personId }: { personId: string }) {
     );
   }
 
+  /** The structures that see the file, on demand too; an answer to an older request is dropped. */
+  function loadShares() {
+    const mine = ++sharesRequest.current;
+    setShares({ state: "loading" });
+    backend.listShares(personId).then(
+      (items) => {
+        if (mine === sharesRequest.current) setShares({ state: "loaded", items: [...items].sort(byName) });
+      },
+      (raw: unknown) => {
+        const error = toIpcError(raw);
+        if (mine === sharesRequest.current) setShares({ state: "failed", message: shown(error) ? error.message : "" });
+      },
+    );
+  }
+
   if (status === null || status.state === "not_enrolled") return null;
 
   return (
     <section className="card section sharing" aria-labelledby="sharing-title" data-testid="sharing">
       <div className="diagnostics__head">
         <h2 id="sharing-title">Partage du dossier</h2>
-        <button
-          type="button"
-          ref={toggle}
-          className="button"
-          aria-expanded={open}
-          aria-controls={open ? formId : undefined}
-          onClick={() => {
-            setDone(null);
-            if (open) {
-              request.current += 1;
-              setOpen(false);
-            } else {
-              setOpen(true);
-              load();
-            }
-          }}
-          data-testid="share-open"
-        >
-          Partager avec une autre structure
-        </button>
+        <div className="sharing__buttons">
+          <button
+            type="button"
+            ref={toggle}
+            className="button"
+            aria-expanded={open}
+            aria-controls={open ? formId : undefined}
+            onClick={() => {
+              setDone(null);
+              if (open) {
+                request.current += 1;
+                setOpen(false);
+              } else {
+                setOpen(true);
+                load();
+              }
+            }}
+            data-testid="share-open"
+          >
+            Partager avec une autre structure
+          </button>
+          <button
+            type="button"
+            className="button"
+            aria-expanded={accessOpen}
+            aria-controls={accessOpen ? accessId : undefined}
+            onClick={() => {
+              if (accessOpen) {
+                sharesRequest.current += 1;
+                setAccessOpen(false);
+              } else {
+                setAccessOpen(true);
+                loadShares();
+              }
+            }}
+            data-testid="shares-open"
+          >
+            Voir les structures qui ont accès
+          </button>
+        </div>
       </div>
       <p className="hint">
         {fr(
@@ -89,6 +126,7 @@ export function PersonSharing({ personId }: { personId: string }) {
           onShared={(name) => {
             setOpen(false);
             setDone(name);
+            if (accessOpen) loadShares();
           }}
           onCancel={() => {
             setOpen(false);
@@ -96,8 +134,25 @@ export function PersonSharing({ personId }: { personId: string }) {
           }}
         />
       ) : null}
+      {accessOpen ? (
+        <ShareAccess
+          id={accessId}
+          personId={personId}
+          shares={shares}
+          onRetry={loadShares}
+          onWithdrawn={(structureId) =>
+            setShares((prev) =>
+              prev.state === "loaded" ? { state: "loaded", items: prev.items.filter((s) => s.structure_id !== structureId) } : prev,
+            )
+          }
+        />
+      ) : null}
     </section>
   );
+}
+
+function byName(a: ShareView, b: ShareView): number {
+  return a.structure_name.localeCompare(b.structure_name, "fr");
 }
 
 /** Focused on arrival: the form that had focus is gone, and this says what happens next. */

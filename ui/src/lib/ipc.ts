@@ -17,6 +17,7 @@ import type { PersonList } from "../bindings/PersonList";
 import type { Profile } from "../bindings/Profile";
 import type { Referentiel } from "../bindings/Referentiel";
 import type { RomeMatch } from "../bindings/RomeMatch";
+import type { ShareView } from "../bindings/ShareView";
 import type { StructureView } from "../bindings/StructureView";
 import type { SyncStatus } from "../bindings/SyncStatus";
 
@@ -71,6 +72,17 @@ export interface Backend {
    * message says to synchronise first), `sync_failed` or `not_enrolled`.
    */
   sharePerson(personId: string, structureId: string, shareSocialNotes: boolean): Promise<void>;
+  /**
+   * The other structures that currently see the person's file with their consent (network). Refused
+   * with `offline`, `not_found` (the file has not reached the server yet), `not_enrolled` or
+   * `sync_failed`.
+   */
+  listShares(personId: string): Promise<ShareView[]>;
+  /**
+   * Records that the person withdraws their consent for this structure; its laptops erase the file
+   * at their next sync (network). Refused as `listShares`.
+   */
+  withdrawShare(personId: string, structureId: string): Promise<void>;
 }
 
 const ERROR_CODES: readonly ErrorCode[] = [
@@ -166,6 +178,10 @@ export const tauriBackend: Backend = {
   listStructures: () => call("list_structures"),
   sharePerson: async (personId, structureId, shareSocialNotes) => {
     await call<null>("share_person", { personId, structureId, shareSocialNotes });
+  },
+  listShares: (personId) => call("list_shares", { personId }),
+  withdrawShare: async (personId, structureId) => {
+    await call<null>("withdraw_share", { personId, structureId });
   },
 };
 

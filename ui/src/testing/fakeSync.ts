@@ -2,6 +2,7 @@
 // conflicts and revocation, with hooks a test drives from the page (window.__tandemFake.sync).
 import type { ConflictView } from "../bindings/ConflictView";
 import type { IpcError } from "../bindings/IpcError";
+import type { ShareView } from "../bindings/ShareView";
 import type { StructureView } from "../bindings/StructureView";
 import type { SyncState } from "../bindings/SyncState";
 import type { SyncStatus } from "../bindings/SyncStatus";
@@ -26,6 +27,8 @@ export const SYNC_MESSAGES = {
     "Le dossier de cette personne n’est pas encore arrivé sur le serveur du territoire. Synchronisez, puis partagez-le de nouveau.",
   unknownStructure: "Le serveur du territoire ne connaît pas cette structure. Rouvrez la liste des structures, puis réessayez.",
   ownStructure: "Le dossier est déjà visible par votre structure.",
+  personNotSentShares:
+    "Le dossier de cette personne n’est pas encore arrivé sur le serveur du territoire : aucune autre structure n’y a accès. Synchronisez pour l’envoyer.",
 };
 
 /** The code an administrator « issued » to the fake server. */
@@ -82,7 +85,7 @@ export interface FakeSync {
   revoked: boolean;
   /** What `list_structures` answers. */
   structures: StructureView[];
-  /** Consents recorded by `share_person`, oldest first. */
+  /** Consents recorded by `share_person`, oldest first; `withdraw_share` removes one. */
   shares: FakeShare[];
   /** Persons created on this laptop that no sync has sent yet (`share_person` answers `not_found`). */
   unsentPersons: Set<string>;
@@ -347,6 +350,16 @@ export function createFakeSync(seed: FakeSyncSeed, host: Host) {
     if (upgradeRequired) fail("sync_failed", SYNC_MESSAGES.upgrade);
   }
 
+  /** The person whose consents `list_shares`/`withdraw_share` read: known here and on the server. */
+  function consentedFile(args: Record<string, unknown>): string {
+    host.requireUnlocked();
+    const personId = String(args.personId ?? "");
+    if (!host.personExists(personId)) fail("not_found", SYNC_MESSAGES.personNotFound);
+    reachServer();
+    if (sync.unsentPersons.has(personId)) fail("not_found", SYNC_MESSAGES.personNotSentShares);
+    return personId;
+  }
+
   /** Answers a sync command, or `undefined` when `cmd` is not one. */
   function dispatch(cmd: string, args: Record<string, unknown>): { value: unknown } | undefined {
     switch (cmd) {
@@ -403,6 +416,26 @@ export function createFakeSync(seed: FakeSyncSeed, host: Host) {
         // The server keeps one consent per person and structure; sharing again updates it.
         sync.shares = sync.shares.filter((s) => !(s.personId === personId && s.structureId === structureId));
         sync.shares.push({ personId, structureId, shareSocialNotes });
+        return { value: null };
+      }
+      case "list_shares": {
+        const personId = consentedFile(args);
+        const shares = sync.shares
+          .filter((s) => s.personId === personId)
+          .map(
+            (s): ShareView => ({
+              structure_id: s.structureId,
+              structure_name: sync.structures.find((st) => st.id === s.structureId)?.name ?? s.structureId,
+              share_social_notes: s.shareSocialNotes,
+            }),
+          );
+        return { value: shares };
+      }
+      case "withdraw_share": {
+        const personId = consentedFile(args);
+        const structureId = String(args.structureId ?? "");
+        // Withdrawing a consent the server no longer holds leaves it as wanted: nothing to refuse.
+        sync.shares = sync.shares.filter((s) => !(s.personId === personId && s.structureId === structureId));
         return { value: null };
       }
       default:
