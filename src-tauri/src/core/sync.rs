@@ -328,21 +328,33 @@ impl AppCore {
         structure_id: Uuid,
         share_social_notes: bool,
     ) -> Result<(), AppError> {
+        self.send_follow_up(person_id, structure_id, true, share_social_notes)
+            .await?;
+        log::info!("a person's file was shared with another structure");
+        self.sync.wake.notify_one();
+        Ok(())
+    }
+
+    /// One follow-up request for a person this laptop holds; a file the server does not hold
+    /// for this structure is `NotOnServerYet`.
+    async fn send_follow_up(
+        &self,
+        person_id: Uuid,
+        structure_id: Uuid,
+        consent: bool,
+        share_social_notes: bool,
+    ) -> Result<(), AppError> {
         self.check_not_revoked()?;
         self.with_session(|s| Ok(s.case_file.person(person_id).map(drop)?))?;
         let client = self.enrolled_client()?;
         let request = tandem_sync::FollowUpRequest {
             person_id,
             structure_id,
-            consent: true,
+            consent,
             share_social_notes,
         };
         match client.follow_up(&request).await {
-            Ok(()) => {
-                log::info!("a person's file was shared with another structure");
-                self.sync.wake.notify_one();
-                Ok(())
-            }
+            Ok(()) => Ok(()),
             Err(SyncError::Forbidden) => Err(AppError::NotOnServerYet),
             Err(e) => Err(e.into()),
         }
@@ -378,23 +390,10 @@ impl AppCore {
         person_id: Uuid,
         structure_id: Uuid,
     ) -> Result<(), AppError> {
-        self.check_not_revoked()?;
-        self.with_session(|s| Ok(s.case_file.person(person_id).map(drop)?))?;
-        let client = self.enrolled_client()?;
-        let request = tandem_sync::FollowUpRequest {
-            person_id,
-            structure_id,
-            consent: false,
-            share_social_notes: false,
-        };
-        match client.follow_up(&request).await {
-            Ok(()) => {
-                log::info!("a structure's access to a person's file was withdrawn");
-                Ok(())
-            }
-            Err(SyncError::Forbidden) => Err(AppError::NotOnServerYet),
-            Err(e) => Err(e.into()),
-        }
+        self.send_follow_up(person_id, structure_id, false, false)
+            .await?;
+        log::info!("a structure's access to a person's file was withdrawn");
+        Ok(())
     }
 
     /// One synchronisation, if the app is unlocked and enrolled. `Ok(false)` when there was
