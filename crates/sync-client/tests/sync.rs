@@ -48,6 +48,9 @@ async fn two_laptops_converge_keep_pending_edits_and_share_one_conflict() {
 
     // Both edit the postal code offline; B syncs first.
     a.set(p, PersonField::PostalCode, "35000");
+    // B's edit must carry the later stamp: in the same millisecond the order would fall to the
+    // laptops' random node ids.
+    std::thread::sleep(std::time::Duration::from_millis(5));
     b.set(p, PersonField::PostalCode, "35200");
     b.sync().await.unwrap();
     // A pulls without pushing: its pending edit is not overwritten.
