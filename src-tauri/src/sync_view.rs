@@ -19,7 +19,7 @@ pub enum SyncState {
     Error,
 }
 
-/// Polled by the UI (cheap: no I/O).
+/// Polled by the UI (cheap: no network; three counts and the small enrolment file).
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct SyncStatus {
     pub state: SyncState,

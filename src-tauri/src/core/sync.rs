@@ -290,12 +290,17 @@ impl AppCore {
         let (profile_id, state) =
             self.with_session(|s| Ok((s.profile.id, s.case_file.sync_state()?)))?;
         let state = state.ok_or(AppError::Sync(SyncError::NotEnrolled))?;
+        self.client_for(profile_id, &state.server_url)
+    }
+
+    /// A client for `server_url` carrying the profile's device credential from the keychain.
+    fn client_for(&self, profile_id: Uuid, server_url: &str) -> Result<ServerClient, AppError> {
         let token = match (self.keychain)(&profile_id.to_string())?.load_device_token() {
             Ok(token) => token,
             Err(KeyError::NoKeychainEntry) => return Err(AppError::Sync(SyncError::NotEnrolled)),
             Err(e) => return Err(e.into()),
         };
-        Ok(ServerClient::new(&state.server_url, extra_root(self).as_deref())?.with_token(&*token))
+        Ok(ServerClient::new(server_url, extra_root(self).as_deref())?.with_token(&*token))
     }
 
     /// The territory's other structures, to pick one the person agrees to share their file with.
@@ -408,13 +413,7 @@ impl AppCore {
         }) else {
             return Ok(false);
         };
-        let token = match (self.keychain)(&profile_id.to_string())?.load_device_token() {
-            Ok(token) => token,
-            Err(KeyError::NoKeychainEntry) => return Err(AppError::Sync(SyncError::NotEnrolled)),
-            Err(e) => return Err(e.into()),
-        };
-        let client =
-            ServerClient::new(&state.server_url, extra_root(self).as_deref())?.with_token(&*token);
+        let client = self.client_for(profile_id, &state.server_url)?;
         {
             let mut live = self.sync.live();
             live.syncing = true;

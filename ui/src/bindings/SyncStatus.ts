@@ -2,7 +2,7 @@
 import type { SyncState } from "./SyncState";
 
 /**
- * Polled by the UI (cheap: no I/O).
+ * Polled by the UI (cheap: no network; three counts and the small enrolment file).
  */
 export type SyncStatus = { state: SyncState, server_url: string | null, structure_name: string | null, 
 /**
