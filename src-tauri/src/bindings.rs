@@ -31,6 +31,15 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     crate::sync_view::ConflictView::export_all(&cfg)?;
     crate::sync_view::StructureView::export_all(&cfg)?;
     crate::sync_view::ShareView::export_all(&cfg)?;
+    crate::followup_view::FollowUpView::export_all(&cfg)?;
+    crate::followup_view::ReviewScope::export_all(&cfg)?;
+    crate::followup_view::ReviewExportFormat::export_all(&cfg)?;
+    use tandem_domain::followup as f;
+    f::edit::FollowUpEdit::export_all(&cfg)?;
+    f::review::ReviewSettings::export_all(&cfg)?;
+    f::review::StatusReview::export_all(&cfg)?;
+    f::group::ReviewMeeting::export_all(&cfg)?;
+    f::group::MeetingEdit::export_all(&cfg)?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@ pub mod bindings;
 mod commands;
 pub mod core;
 pub mod error;
+pub mod followup_view;
 mod logging;
 pub mod paths;
 pub mod printing;
