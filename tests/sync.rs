@@ -400,11 +400,110 @@ async fn a_file_not_yet_sent_cannot_be_shared_and_says_why() {
         .await
         .unwrap_err()
         .into();
-    assert_eq!(error.code, ErrorCode::NotFound);
+    assert_eq!(error.code, ErrorCode::NotOnServer);
     assert!(error.message.contains("synchronisez"), "{}", error.message);
     a.sync().await;
     a.core
         .share_person(person.id, structure_b, true)
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_change_stays_listed_with_its_reason() {
+    use tandem_domain::diagnostic::{DiagnosticEdit, Interviewer, NoteVisibility};
+    let server = Server::start().await;
+    let (_, code_a) = server
+        .account("CCAS de Villeurbanne", tandem_server::Role::Social)
+        .await;
+    let (structure_b, code_b) = server
+        .account("Mission locale Est", tandem_server::Role::Employment)
+        .await;
+    let a = Laptop::new("CCAS de Villeurbanne", Role::Social);
+    let b = Laptop::new("Mission locale Est", Role::Employment);
+    a.core.enrol_device(&server.url, &code_a).await.unwrap();
+    b.core.enrol_device(&server.url, &code_b).await.unwrap();
+    let person = a.add_helene();
+    a.sync().await;
+    // Hélène does not allow notes reserved to the social field to go to Mission locale Est.
+    a.core
+        .share_person(person.id, structure_b, false)
+        .await
+        .unwrap();
+    b.sync().await;
+    assert!(b.core.list_refused_changes().unwrap().is_empty());
+
+    // B's employment adviser writes a note reserved to the social field: the server refuses it.
+    let draft = b.core.start_diagnostic(person.id).unwrap();
+    b.core
+        .edit_diagnostic(
+            draft.id,
+            &DiagnosticEdit::AddNote {
+                id: Uuid::now_v7(),
+                theme: None,
+                author: Interviewer::Caseworker,
+                visibility: NoteVisibility::SocialOnly,
+                text: "Note sociale".into(),
+            },
+        )
+        .unwrap();
+    b.sync().await;
+    let refused = b.core.list_refused_changes().unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].person_id, person.id);
+    assert_eq!(refused[0].person_name, "Hélène Dubois");
+    assert!(refused[0].record.starts_with("Diagnostic"), "{refused:?}");
+    assert!(
+        refused[0].reason.contains("réservée aux professionnel·les du social"),
+        "{}",
+        refused[0].reason
+    );
+    assert_eq!(b.core.sync_status().unwrap().refused_changes, 1);
+    // Nothing is lost: the note stays on B's laptop, and it is not sent again.
+    let kept = b.core.get_diagnostic(draft.id).unwrap();
+    assert!(kept.notes.iter().any(|n| n.text == "Note sociale"));
+    b.sync().await;
+    assert_eq!(b.core.list_refused_changes().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_deleted_on_one_laptop_leaves_the_others_at_their_next_sync() {
+    let server = Server::start().await;
+    let (_, code_a) = server
+        .account("CCAS de Villeurbanne", tandem_server::Role::Social)
+        .await;
+    let (structure_b, code_b) = server
+        .account("Mission locale Est", tandem_server::Role::Employment)
+        .await;
+    let a = Laptop::new("CCAS de Villeurbanne", Role::Social);
+    let b = Laptop::new("Mission locale Est", Role::Employment);
+    a.core.enrol_device(&server.url, &code_a).await.unwrap();
+    b.core.enrol_device(&server.url, &code_b).await.unwrap();
+    let person = a.add_helene();
+    let kept = a
+        .core
+        .create_person(&NewPerson {
+            first_name: "Awa".into(),
+            last_name: "Diallo".into(),
+            birth_date: String::new(),
+        })
+        .unwrap();
+    a.sync().await;
+    for id in [person.id, kept.id] {
+        a.core.share_person(id, structure_b, false).await.unwrap();
+    }
+    b.sync().await;
+    assert_eq!(b.core.get_person(person.id).unwrap().first_name, "Hélène");
+
+    // A deletes Hélène's file (a duplicate): gone here at once, from B after both sync.
+    a.core.delete_person(person.id).unwrap();
+    assert_eq!(code(a.core.get_person(person.id)), ErrorCode::NotFound);
+    assert_eq!(a.core.sync_status().unwrap().pending_changes, 1);
+    a.sync().await;
+    assert_eq!(a.core.sync_status().unwrap().pending_changes, 0);
+    b.sync().await;
+    assert_eq!(code(b.core.get_person(person.id)), ErrorCode::NotFound);
+    assert_eq!(b.core.get_person(kept.id).unwrap().first_name, "Awa");
+    // B can no longer write it: the server refuses changes to a deleted person.
+    assert_eq!(code(b.core.delete_person(person.id)), ErrorCode::NotFound);
 }

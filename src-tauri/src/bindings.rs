@@ -31,6 +31,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     crate::sync_view::ConflictView::export_all(&cfg)?;
     crate::sync_view::StructureView::export_all(&cfg)?;
     crate::sync_view::ShareView::export_all(&cfg)?;
+    crate::sync_view::RefusedChangeView::export_all(&cfg)?;
     crate::followup_view::FollowUpView::export_all(&cfg)?;
     crate::followup_view::ReviewScope::export_all(&cfg)?;
     crate::followup_view::ReviewExportFormat::export_all(&cfg)?;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::core::{AppCore, AppState, Audience};
 use crate::error::{AppError, IpcError};
-use crate::sync_view::{ConflictView, ShareView, StructureView, SyncStatus};
+use crate::sync_view::{ConflictView, RefusedChangeView, ShareView, StructureView, SyncStatus};
 
 type Core<'a> = State<'a, Arc<AppCore>>;
 
@@ -72,6 +72,11 @@ pub async fn create_person(core: Core<'_>, input: NewPerson) -> Result<Person, I
 #[tauri::command]
 pub async fn get_person(core: Core<'_>, id: Uuid) -> Result<Person, IpcError> {
     blocking(&core, move |c| c.get_person(id)).await
+}
+
+#[tauri::command]
+pub async fn delete_person(core: Core<'_>, id: Uuid) -> Result<(), IpcError> {
+    blocking(&core, move |c| c.delete_person(id)).await
 }
 
 #[tauri::command]
@@ -199,6 +204,11 @@ pub async fn sync_now(core: Core<'_>) -> Result<SyncStatus, IpcError> {
 #[tauri::command]
 pub async fn list_conflicts(core: Core<'_>) -> Result<Vec<ConflictView>, IpcError> {
     blocking(&core, |c| c.list_conflicts()).await
+}
+
+#[tauri::command]
+pub async fn list_refused_changes(core: Core<'_>) -> Result<Vec<RefusedChangeView>, IpcError> {
+    blocking(&core, |c| c.list_refused_changes()).await
 }
 
 #[tauri::command]

@@ -254,6 +254,17 @@ impl AppCore {
         self.with_session(|s| Ok(s.case_file.person(id)?))
     }
 
+    /// Deletes a file created by mistake (see [`tandem_store::CaseFile::delete_person`]); on an
+    /// enrolled laptop the next sync removes it from the other structures' laptops too.
+    pub fn delete_person(&self, id: Uuid) -> Result<(), AppError> {
+        let now = (self.clock)();
+        let tombstone = self.with_session(|s| Ok(s.case_file.delete_person(id, now)?))?;
+        if tombstone {
+            self.sync.wake.notify_one();
+        }
+        Ok(())
+    }
+
     /// Autosave: one field, validated, written with its outbox entry in one transaction.
     pub fn update_person_field(
         &self,

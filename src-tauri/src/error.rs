@@ -44,6 +44,9 @@ pub enum ErrorCode {
     UpgradeRequired,
     /// Sync failed for another reason; the message says which.
     SyncFailed,
+    /// The territory server does not hold this person's file for this structure yet (or no
+    /// longer): a sync first may help, so the UI offers one.
+    NotOnServer,
     Internal,
 }
 
@@ -105,7 +108,7 @@ impl AppError {
     pub fn code(&self) -> ErrorCode {
         match self {
             AppError::Locked => ErrorCode::Locked,
-            AppError::NotOnServerYet => ErrorCode::NotFound,
+            AppError::NotOnServerYet => ErrorCode::NotOnServer,
             AppError::NoProfile => ErrorCode::NoProfile,
             AppError::ProfileExists => ErrorCode::ProfileExists,
             AppError::Validation(_) => ErrorCode::Validation,
@@ -116,7 +119,9 @@ impl AppError {
                 StoreError::NotFound => ErrorCode::NotFound,
                 StoreError::Validation(_) => ErrorCode::Validation,
                 StoreError::AlreadyExists => ErrorCode::ProfileExists,
-                StoreError::Finalised => ErrorCode::Finalised,
+                StoreError::Finalised | StoreError::HasFinalisedDiagnostic => {
+                    ErrorCode::Finalised
+                }
                 StoreError::DraftExists | StoreError::VersionExists => ErrorCode::DraftExists,
                 StoreError::Diagnostic(e) => diagnostic_code(e),
                 StoreError::Io(_) | StoreError::Sqlite(_) | StoreError::NotEnrolled => {
@@ -160,6 +165,11 @@ impl AppError {
             AppError::Validation(e) | AppError::Store(StoreError::Validation(e)) => e.message(),
             AppError::Diagnostic(DiagnosticError::Validation(e))
             | AppError::Store(StoreError::Diagnostic(DiagnosticError::Validation(e))) => e.message(),
+            AppError::Store(StoreError::HasFinalisedDiagnostic) => {
+                "Cette personne a un diagnostic finalisé : sa fiche est conservée et ne peut pas être \
+                 supprimée."
+                    .into()
+            }
             AppError::PrintJob(PrintJobError::NoPrintingSystem) => {
                 "Impossible d’imprimer : aucun système d’impression n’est installé sur cet ordinateur. \
                  Enregistrez le document en PDF pour l’imprimer ailleurs."

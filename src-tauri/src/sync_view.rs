@@ -63,12 +63,32 @@ pub struct ConflictView {
     pub options: Vec<ConflictOption>,
 }
 
+/// A local edit the territory server refused. It stays on this laptop (nothing is lost) and is
+/// not sent again; the reason says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct RefusedChangeView {
+    pub mutation_id: Uuid,
+    pub person_id: Uuid,
+    pub person_name: String,
+    /// « Fiche de la personne », « Diagnostic du 12 mars 2026 »…
+    pub record: String,
+    pub field_label: String,
+    /// The value as the caseworker reads it.
+    pub value: String,
+    /// When the edit was made (this laptop's clock).
+    pub at: DateTime<Utc>,
+    /// Why the server refused it and what to do, in French.
+    pub reason: String,
+}
+
 /// A structure of the territory the person may agree to share their file with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct StructureView {
     pub id: Uuid,
     pub name: String,
     pub kind: String,
+    /// « Mission locale », « CCAS / CIAS »…; empty for a kind this build does not know.
+    pub kind_label: String,
 }
 
 /// Another structure that sees a person's file with their consent.

@@ -12,6 +12,7 @@ import { useInactivity } from "./lib/useInactivity";
 import { createSyncStore, SyncContext } from "./lib/syncStore";
 import { Caseload } from "./screens/Caseload";
 import { Conflicts } from "./screens/Conflicts";
+import { RefusedChanges } from "./screens/RefusedChanges";
 import { DiagnosticScreen } from "./screens/DiagnosticScreen";
 import { FirstRun } from "./screens/FirstRun";
 import { PersonForm } from "./screens/PersonForm";
@@ -115,6 +116,8 @@ export function App({ backend: rawBackend }: { backend: Backend }) {
           <DiagnosticScreen key={route.id} id={route.id} step={route.step} />
         ) : route.name === "conflicts" ? (
           <Conflicts />
+        ) : route.name === "refused" ? (
+          <RefusedChanges />
         ) : (
           <Caseload query={query} onQueryChange={setQuery} />
         );

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
 import {
+  assertNoSeriousA11yViolations,
   eventually,
   expectHidden,
   expectText,
@@ -12,6 +13,7 @@ import {
   openApp,
   screenshot,
   startHarness,
+  UNLOCKED_WITH_TWO,
   type Harness,
 } from "./harness.ts";
 
@@ -264,5 +266,44 @@ describe("verrouillage après inactivité", () => {
     } finally {
       await context.close();
     }
+  });
+});
+
+describe("supprimer une fiche créée par erreur", () => {
+  let h: Harness;
+  let context: BrowserContext;
+  let page: Page;
+
+  before(async () => {
+    h = await startHarness();
+    ({ context, page } = await openApp(h, { seed: UNLOCKED_WITH_TWO }));
+  });
+  after(async () => {
+    await context?.close();
+    await h?.close();
+  });
+
+  it("demande confirmation, puis la fiche quitte la liste", async () => {
+    await page.getByRole("link", { name: /Jérôme Martin/ }).click();
+    await expectVisible(page.getByRole("heading", { level: 1, name: "Jérôme Martin" }));
+    const section = page.getByRole("region", { name: "Supprimer la fiche" });
+    await section.getByRole("button", { name: "Supprimer la fiche…" }).click();
+    const dialog = page.getByRole("alertdialog", { name: "Supprimer la fiche de Jérôme Martin" });
+    await expectVisible(dialog);
+    await assertNoSeriousA11yViolations(page, "confirmation de suppression");
+    // « Annuler » has the focus: Enter by mistake deletes nothing.
+    await page.keyboard.press("Enter");
+    await expectHidden(dialog);
+    assert.equal((await fakeState(page)).persons.length, 2);
+
+    await section.getByRole("button", { name: "Supprimer la fiche…" }).click();
+    await dialog.getByRole("button", { name: "Supprimer la fiche" }).click();
+    await expectVisible(page.getByRole("heading", { level: 1, name: "Mes personnes accompagnées" }));
+    const persons = (await fakeState(page)).persons;
+    assert.deepEqual(
+      persons.map((p) => p.first_name),
+      ["Hélène"],
+    );
+    assert.equal(await page.getByRole("link", { name: /Jérôme Martin/ }).count(), 0);
   });
 });

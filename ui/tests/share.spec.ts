@@ -244,7 +244,9 @@ describe("partage du dossier", () => {
     await section.getByRole("button", { name: "Voir les structures qui ont accès" }).click();
     await expectText(section.getByTestId("shares-error"), "pas encore arrivé sur le serveur du territoire");
 
-    await hook(page, "start");
+    // The message offers the sync that sends the file.
+    await form.getByRole("button", { name: "Synchroniser maintenant" }).click();
+    await expectText(form.getByRole("status"), "Synchronisation lancée");
     await hook(page, "finish");
     await form.getByRole("button", { name: "Partager" }).click();
     await expectText(section.getByTestId("share-success"), "visible par Association Passerelle");

@@ -365,6 +365,28 @@ describe("synchronisation", () => {
     assert.ok(overflow <= 0, `horizontal overflow of ${overflow}px`);
   });
 
+  it("les modifications refusées par le serveur : la raison de chacune, depuis la barre", async () => {
+    const page = await open(seed({ enrolled: true, refusedChanges: 2, lastSyncedAt: new Date().toISOString() }));
+    const sync = page.getByTestId("sync-indicator");
+    await expectText(sync, "2 modifications refusées par le serveur");
+    await sync.getByRole("link", { name: "Voir les modifications refusées" }).click();
+    await expectVisible(page.getByRole("heading", { level: 1, name: "Modifications refusées" }));
+    assert.equal(await sync.getByRole("link", { name: "Voir les modifications refusées" }).getAttribute("aria-current"), "page");
+    const items = page.getByTestId("refused-change");
+    await eventually(async () => assert.equal(await items.count(), 2));
+    await expectText(items.nth(0), "Téléphone");
+    await expectText(items.nth(0), "Hélène Lefèvre");
+    await expectText(items.nth(0).getByTestId("refused-reason"), "la personne n’a pas donné son accord");
+    await expectText(items.nth(1).getByTestId("refused-reason"), "créez-en une nouvelle version");
+    await assertNoSeriousA11yViolations(page, "modifications refusées");
+    await screenshot(page, "24c-modifications-refusees");
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `horizontal overflow of ${overflow}px`);
+    // Each item links to the person's file.
+    await items.nth(0).getByRole("link", { name: "Hélène Lefèvre" }).click();
+    await expectVisible(page.getByRole("heading", { level: 1, name: "Hélène Lefèvre" }));
+  });
+
   it("un ordinateur retiré par le territoire : le message, puis le premier démarrage", async () => {
     const page = await open(seed({ enrolled: true, conflicts: "demo" }));
     await expectText(page.getByTestId("result-count"), "2 personnes");

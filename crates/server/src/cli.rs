@@ -15,6 +15,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
 pub const USAGE: &str = "usage:
   tandem-server [--data-dir DIR] [serve] [--listen ADDR] [--tls-cert CERT.pem --tls-key KEY.pem]
   tandem-server [--data-dir DIR] admin structure add NAME --kind KIND
+      KIND: departement | france_travail | mission_locale | cap_emploi | ccas | plie | association | other
   tandem-server [--data-dir DIR] admin caseworker add --structure ID --name NAME --role social|employment
   tandem-server [--data-dir DIR] admin enrolment add --caseworker ID [--valid-hours 72]
   tandem-server [--data-dir DIR] admin device add --structure ID --name NAME --role social|employment
@@ -159,6 +160,9 @@ pub fn admin(store: &mut Store, args: &[String], out: &mut impl Write) -> Result
     let now = crate::now_ms();
     match words.as_slice() {
         ["structure", "add", name, "--kind", kind] => {
+            if tandem_sync::structure_kind_label(kind).is_none() {
+                return Err(CliError::Usage(format!("unknown structure kind: {kind}")));
+            }
             let id = store.add_structure(name, kind, now)?;
             writeln!(out, "{id}")?;
         }

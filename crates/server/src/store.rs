@@ -124,7 +124,7 @@ const CODE_LEN: usize = 16;
 pub const DEFAULT_CODE_VALID_HOURS: i64 = 72;
 
 /// The person field whose value `true` deletes the person (a tombstone).
-pub const DELETED_FIELD: &str = "deleted";
+pub const DELETED_FIELD: &str = tandem_sync::PERSON_DELETED_FIELD;
 
 const CURSOR_FORMAT: u8 = 1;
 

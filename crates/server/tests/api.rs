@@ -468,6 +468,12 @@ async fn plain_http_is_refused_off_loopback_and_admin_commands_work(backend: Bac
     let refused = run(&["serve", "--listen", "0.0.0.0:7878"]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("only loopback"));
+    // A structure kind outside the SPIE's list is refused with the list.
+    let unknown = run(&["admin", "structure", "add", "Mairie", "--kind", "mairie"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(stderr.contains("unknown structure kind: mairie"), "{stderr}");
+    assert!(stderr.contains("mission_locale"), "{stderr}");
     let out = run(&[
         "admin",
         "structure",

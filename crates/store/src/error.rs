@@ -31,6 +31,9 @@ pub enum StoreError {
     /// The diagnostic rules refused the change; nothing was written.
     #[error("{0}")]
     Diagnostic(#[from] DiagnosticError),
+    /// A person with a finalised diagnostic keeps their file: it cannot be deleted.
+    #[error("this person has a finalised diagnostic; their file cannot be deleted")]
+    HasFinalisedDiagnostic,
     /// Sync was asked for before the laptop was enrolled with a territory server.
     #[error("this case file is not enrolled with a territory server")]
     NotEnrolled,

@@ -237,6 +237,46 @@ impl CaseFile {
         load_person(&self.conn, id)
     }
 
+    /// Deletes a person's file created by mistake (a duplicate, a wrong person), with its
+    /// drafts and pending changes. A person with a finalised diagnostic keeps their file
+    /// ([`StoreError::HasFinalisedDiagnostic`]). On an enrolled laptop the deletion is
+    /// journalled as the `deleted` tombstone, so the server removes the file from every
+    /// structure's laptops too; answers whether it was.
+    pub fn delete_person(&mut self, id: Uuid, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        load_person(&tx, id)?;
+        let finalised: bool = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM diagnostics
+                 WHERE person_id = ?1 AND status = 'finalised')",
+            )?
+            .query_row([id.to_string()], |row| row.get(0))?;
+        if finalised {
+            return Err(StoreError::HasFinalisedDiagnostic);
+        }
+        let enrolled: bool = tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM sync_state)")?
+            .query_row([], |row| row.get(0))?;
+        sync::purge_person(&tx, id)?;
+        if enrolled {
+            outbox::record(
+                &tx,
+                &outbox::Target {
+                    entity: outbox::PERSON,
+                    record_id: id,
+                    person_id: id,
+                    field: tandem_sync::PERSON_DELETED_FIELD,
+                },
+                &serde_json::Value::Bool(true),
+                now,
+            )?;
+        }
+        tx.commit()?;
+        Ok(enrolled)
+    }
+
     /// The caseload list: persons whose search key contains every folded word of `query`
     /// (everyone for an empty query), sorted by last then first name, at most `limit` of them.
     /// `total` counts every match.

@@ -504,7 +504,7 @@ fn outbox_change(row: &rusqlite::Row<'_>, device: Uuid) -> rusqlite::Result<Chan
 
 /// Deletes a person with everything attached. Finalised diagnostics may only be deleted
 /// through here (the `sync_purge` row lifts the trigger for this person, in this transaction).
-fn purge_person(conn: &Connection, person: Uuid) -> Result<(), StoreError> {
+pub(crate) fn purge_person(conn: &Connection, person: Uuid) -> Result<(), StoreError> {
     let id = person.to_string();
     conn.prepare_cached("INSERT OR IGNORE INTO sync_purge (person_id) VALUES (?1)")?
         .execute([&id])?;

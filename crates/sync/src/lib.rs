@@ -28,3 +28,40 @@ pub const PROTOCOL_HEADER: &str = "tandem-protocol";
 /// The record types a change may target.
 pub const ENTITY_PERSON: &str = "person";
 pub const ENTITY_DIAGNOSTIC: &str = "diagnostic";
+
+/// The person field whose value `true` is the tombstone: the person leaves every structure's
+/// scope and later changes to them are refused.
+pub const PERSON_DELETED_FIELD: &str = "deleted";
+
+/// The kinds of structures of the SPIE an administrator picks from (`admin structure add
+/// --kind`), with the French label the app shows beside a structure's name.
+pub const STRUCTURE_KINDS: &[(&str, &str)] = &[
+    ("departement", "Conseil départemental"),
+    ("france_travail", "France Travail"),
+    ("mission_locale", "Mission locale"),
+    ("cap_emploi", "Cap emploi"),
+    ("ccas", "CCAS / CIAS"),
+    ("plie", "PLIE"),
+    ("association", "Association"),
+    ("other", "Autre structure"),
+];
+
+/// The French label of a structure kind; `None` for a kind this build does not know.
+pub fn structure_kind_label(kind: &str) -> Option<&'static str> {
+    STRUCTURE_KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, label)| *label)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn structure_kinds_have_labels_and_unknown_ones_none() {
+        assert_eq!(structure_kind_label("mission_locale"), Some("Mission locale"));
+        assert_eq!(structure_kind_label("ccas"), Some("CCAS / CIAS"));
+        assert_eq!(structure_kind_label("test"), None);
+    }
+}

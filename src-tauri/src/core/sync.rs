@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::{AppCore, Session};
 use crate::error::AppError;
 use crate::sync_view::{
-    ConflictOption, ConflictView, ShareView, StructureView, SyncState, SyncStatus,
+    ConflictOption, ConflictView, RefusedChangeView, ShareView, StructureView, SyncState, SyncStatus,
 };
 
 /// How often the worker syncs when nothing asks it to.
@@ -268,6 +268,37 @@ impl AppCore {
         })
     }
 
+    /// Local edits the server refused, oldest first, each with its reason in French.
+    pub fn list_refused_changes(&self) -> Result<Vec<RefusedChangeView>, AppError> {
+        self.check_not_revoked()?;
+        self.with_session(|s| {
+            let refused = s.case_file.refused_changes()?;
+            refused
+                .into_iter()
+                .map(|r| {
+                    let c = &r.change;
+                    let register =
+                        tandem_sync::register_key(&c.entity, &c.field, &c.value, c.mutation_id);
+                    let (record, field_label) =
+                        record_and_field(s, &c.entity, c.record_id, &c.field, &register);
+                    Ok(RefusedChangeView {
+                        mutation_id: c.mutation_id,
+                        person_id: c.person_id,
+                        person_name: person_name(s, c.person_id)?,
+                        record,
+                        field_label,
+                        value: display_value(&c.value),
+                        at: Utc
+                            .timestamp_millis_opt(i64::try_from(c.hlc.wall_ms).unwrap_or(i64::MAX))
+                            .single()
+                            .unwrap_or(DateTime::<Utc>::MIN_UTC),
+                        reason: refusal_reason(&r.reason),
+                    })
+                })
+                .collect()
+        })
+    }
+
     /// Keeps one of a conflict's values: the file shows it, and the choice syncs like any edit.
     pub fn resolve_conflict(&self, conflict_id: &str, mutation_id: Uuid) -> Result<(), AppError> {
         self.check_not_revoked()?;
@@ -319,6 +350,9 @@ impl AppCore {
             .map(|s| StructureView {
                 id: s.id,
                 name: s.name,
+                kind_label: tandem_sync::structure_kind_label(&s.kind)
+                    .unwrap_or_default()
+                    .to_string(),
                 kind: s.kind,
             })
             .collect())
@@ -584,31 +618,60 @@ fn display_value(value: &serde_json::Value) -> String {
     }
 }
 
-fn conflict_view(
+fn person_name(s: &Session, person_id: Uuid) -> Result<String, AppError> {
+    match s.case_file.person(person_id) {
+        Ok(p) => Ok(format!("{} {}", p.first_name, p.last_name)),
+        Err(StoreError::NotFound) => Ok("Personne inconnue".into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Which record a change or conflict is about, and which of its fields, in French.
+fn record_and_field(
     s: &Session,
-    own_device: Option<Uuid>,
-    c: OpenConflict,
-) -> Result<ConflictView, AppError> {
-    let person_name = match s.case_file.person(c.person_id) {
-        Ok(p) => format!("{} {}", p.first_name, p.last_name),
-        Err(StoreError::NotFound) => "Personne inconnue".into(),
-        Err(e) => return Err(e.into()),
-    };
-    let (record, field_label) = if c.entity == tandem_sync::ENTITY_PERSON {
-        (
-            "Fiche de la personne".to_string(),
-            person_field_label(&c.field),
-        )
+    entity: &str,
+    record_id: Uuid,
+    field: &str,
+    register: &str,
+) -> (String, String) {
+    if entity == tandem_sync::ENTITY_PERSON {
+        ("Fiche de la personne".to_string(), person_field_label(field))
     } else {
-        let record = match s.case_file.diagnostic(c.record_id) {
+        let record = match s.case_file.diagnostic(record_id) {
             Ok(d) => match d.date {
                 Some(date) => format!("Diagnostic du {}", display_value(&date.into())),
                 None => format!("Diagnostic (version {})", d.version),
             },
             Err(_) => "Diagnostic".into(),
         };
-        (record, diagnostic_register_label(&c.register))
-    };
+        (record, diagnostic_register_label(register))
+    }
+}
+
+/// Why the server refused a change, and what the caseworker can do, in French.
+fn refusal_reason(reason: &str) -> String {
+    match reason {
+        "forbidden" => "Votre structure n’a pas (ou plus) accès à ce dossier sur le serveur du \
+             territoire : la personne n’a pas donné son accord au partage avec elle.",
+        "finalised" => "Ce diagnostic a été finalisé sur un autre ordinateur : il ne change plus. \
+             Pour le corriger, créez-en une nouvelle version.",
+        "social_only" => "Cette note est réservée aux professionnel·les du social, et la personne \
+             n’a pas accepté qu’elle soit partagée avec votre structure.",
+        "clock_ahead" => "L’horloge de cet ordinateur est en avance : réglez la date et l’heure, \
+             la modification sera renvoyée.",
+        _ => "Le serveur du territoire n’a pas pu enregistrer cette modification. Si cela se \
+             reproduit, signalez-le au service informatique du territoire.",
+    }
+    .to_string()
+}
+
+fn conflict_view(
+    s: &Session,
+    own_device: Option<Uuid>,
+    c: OpenConflict,
+) -> Result<ConflictView, AppError> {
+    let person_name = person_name(s, c.person_id)?;
+    let (record, field_label) = record_and_field(s, &c.entity, c.record_id, &c.field, &c.register);
     let options = c
         .values
         .iter()

@@ -8,7 +8,7 @@ import type { StructureView } from "../bindings/StructureView";
 import { useBackend } from "../lib/backendContext";
 import { fr } from "../lib/format";
 import { toIpcError } from "../lib/ipc";
-import { useSyncStatus } from "../lib/syncStore";
+import { useSyncStatus, useSyncStore } from "../lib/syncStore";
 import { CheckboxField } from "./Field";
 import { ShareAccess, shown, type Shares } from "./ShareAccess";
 
@@ -17,7 +17,7 @@ const MESSAGES = {
   noConsent: "Le dossier ne peut être partagé qu’avec l’accord de la personne. Cochez cette case une fois son accord obtenu.",
 };
 
-type Errors = { structure?: string; consent?: string; form?: string };
+type Errors = { structure?: string; consent?: string; form?: string; notOnServer?: boolean };
 
 export function PersonSharing({ personId }: { personId: string }) {
   const backend = useBackend();
@@ -241,7 +241,7 @@ function ShareForm({
       onShared(structure.name);
     } catch (raw) {
       const error = toIpcError(raw);
-      if (shown(error)) show({ form: error.message });
+      if (shown(error)) show({ form: error.message, notOnServer: error.code === "not_on_server" });
       setBusy(false);
     }
   }
@@ -300,6 +300,7 @@ function ShareForm({
         {errors.form ? (
           <div className="alert alert--error" tabIndex={-1} ref={alertRef} data-testid="share-error">
             <p>{fr(errors.form)}</p>
+            {errors.notOnServer ? <SyncFirst /> : null}
           </div>
         ) : null}
       </div>
@@ -319,10 +320,14 @@ function ShareForm({
           data-testid="share-structure"
         >
           <option value="">Choisissez une structure</option>
-          {others.map((s) => (
-            <option key={s.id} value={s.id}>
-              {s.name}
-            </option>
+          {byKind(others).map(([label, items]) => (
+            <optgroup key={label} label={label}>
+              {items.map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.name}
+                </option>
+              ))}
+            </optgroup>
           ))}
         </select>
         {errors.structure ? (
@@ -366,4 +371,43 @@ function ShareForm({
       </div>
     </form>
   );
+}
+
+/** The file has not reached the server yet: a sync sends it, then sharing works. */
+function SyncFirst() {
+  const backend = useBackend();
+  const store = useSyncStore();
+  const status = useSyncStatus();
+  const [asked, setAsked] = useState(false);
+  const syncing = status?.state === "syncing";
+
+  async function syncNow() {
+    if (syncing) return;
+    try {
+      store.update(await backend.syncNow());
+      setAsked(true);
+    } catch {
+      // The sync bar says why a sync cannot start (offline, not enrolled…).
+      store.refresh();
+    }
+  }
+
+  return (
+    <p>
+      <button type="button" className="button" onClick={() => void syncNow()} aria-disabled={syncing || undefined} data-testid="share-sync-now">
+        Synchroniser maintenant
+      </button>
+      {asked ? <span role="status"> {fr("Synchronisation lancée : partagez de nouveau quand elle est terminée.")}</span> : null}
+    </p>
+  );
+}
+
+/** The structures grouped by kind (« Mission locale », « CCAS / CIAS »…), groups in alphabetical order. */
+function byKind(structures: StructureView[]): [string, StructureView[]][] {
+  const groups = new Map<string, StructureView[]>();
+  for (const s of structures) {
+    const label = s.kind_label || "Autres structures";
+    groups.set(label, [...(groups.get(label) ?? []), s]);
+  }
+  return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b, "fr"));
 }

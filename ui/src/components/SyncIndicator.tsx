@@ -3,7 +3,7 @@ import { Label, ProgressBar } from "react-aria-components";
 import { useBackend } from "../lib/backendContext";
 import { fr } from "../lib/format";
 import { toIpcError } from "../lib/ipc";
-import { CONFLICTS_HREF, useRoute } from "../lib/route";
+import { CONFLICTS_HREF, REFUSED_HREF, useRoute } from "../lib/route";
 import { useSyncStatus, useSyncStore } from "../lib/syncStore";
 import { conflictsLabel, lastSyncLabel, pendingLabel, refusedLabel, STATE_LABELS, syncAnnouncement } from "../lib/syncLabels";
 
@@ -16,7 +16,9 @@ export function SyncIndicator() {
   const backend = useBackend();
   const store = useSyncStore();
   const status = useSyncStatus();
-  const onConflictsScreen = useRoute().name === "conflicts";
+  const routeName = useRoute().name;
+  const onConflictsScreen = routeName === "conflicts";
+  const onRefusedScreen = routeName === "refused";
   const [actionError, setActionError] = useState<string | null>(null);
   const [starting, setStarting] = useState(false);
 
@@ -132,6 +134,16 @@ export function SyncIndicator() {
                     !
                   </span>
                   {conflictsLabel(status.conflicts)}
+                </a>
+              ) : null}
+              {status.refused_changes > 0 ? (
+                <a
+                  href={REFUSED_HREF}
+                  className="syncbar__conflicts"
+                  aria-current={onRefusedScreen ? "page" : undefined}
+                  data-testid="sync-refused"
+                >
+                  Voir les modifications refusées
                 </a>
               ) : null}
               {enrolled ? (

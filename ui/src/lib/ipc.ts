@@ -17,6 +17,7 @@ import type { PersonList } from "../bindings/PersonList";
 import type { Profile } from "../bindings/Profile";
 import type { Referentiel } from "../bindings/Referentiel";
 import type { RomeMatch } from "../bindings/RomeMatch";
+import type { RefusedChangeView } from "../bindings/RefusedChangeView";
 import type { ShareView } from "../bindings/ShareView";
 import type { StructureView } from "../bindings/StructureView";
 import type { SyncStatus } from "../bindings/SyncStatus";
@@ -32,6 +33,8 @@ export interface Backend {
   searchPersons(query: string): Promise<PersonList>;
   createPerson(input: NewPerson): Promise<Person>;
   getPerson(id: string): Promise<Person>;
+  /** Deletes a file created by mistake; `finalised` when the person has a finalised diagnostic. */
+  deletePerson(id: string): Promise<void>;
   updatePersonField(id: string, field: PersonField, value: string): Promise<Person>;
   referentiel(): Promise<Referentiel>;
   searchRome(query: string): Promise<RomeMatch[]>;
@@ -59,6 +62,8 @@ export interface Backend {
   /** Starts a sync in the background and answers at once. */
   syncNow(): Promise<SyncStatus>;
   listConflicts(): Promise<ConflictView[]>;
+  /** Local edits the server refused, oldest first, each with its reason in French. */
+  listRefusedChanges(): Promise<RefusedChangeView[]>;
   /** Keeps the value of the chosen option (`mutationId`) and closes the conflict. */
   resolveConflict(conflictId: string, mutationId: string): Promise<void>;
   /**
@@ -155,6 +160,7 @@ export const tauriBackend: Backend = {
   searchPersons: (query) => call("search_persons", { query }),
   createPerson: (input) => call("create_person", { input }),
   getPerson: (id) => call("get_person", { id }),
+  deletePerson: (id) => call("delete_person", { id }),
   updatePersonField: (id, field, value) => call("update_person_field", { id, field, value }),
   referentiel: () => call("referentiel"),
   searchRome: (query) => call("search_rome", { query }),
@@ -172,6 +178,7 @@ export const tauriBackend: Backend = {
   enrolDevice: (serverUrl, code) => call("enrol_device", { serverUrl, code }),
   syncNow: () => call("sync_now"),
   listConflicts: () => call("list_conflicts"),
+  listRefusedChanges: () => call("list_refused_changes"),
   resolveConflict: async (conflictId, mutationId) => {
     await call<null>("resolve_conflict", { conflictId, mutationId });
   },

@@ -5,10 +5,12 @@ export type Route =
   | { name: "caseload" }
   | { name: "person"; id: string }
   | { name: "diagnostic"; id: string; step: string | null }
-  | { name: "conflicts" };
+  | { name: "conflicts" }
+  | { name: "refused" };
 
 export function parseRoute(hash: string): Route {
   if (hash === CONFLICTS_HREF) return { name: "conflicts" };
+  if (hash === REFUSED_HREF) return { name: "refused" };
   const m = /^#\/personne\/([^/?#]+)$/.exec(hash);
   if (m?.[1]) return { name: "person", id: decodeURIComponent(m[1]) };
   const d = /^#\/diagnostic\/([^/?#]+)(?:\/([^/?#]+))?$/.exec(hash);
@@ -29,6 +31,9 @@ export const CASELOAD_HREF = "#/";
 
 /** The open sync conflicts, reached from the sync bar. */
 export const CONFLICTS_HREF = "#/conflits";
+
+/** The local edits the server refused, reached from the sync bar. */
+export const REFUSED_HREF = "#/refus";
 
 export function navigate(href: string): void {
   window.location.hash = href;

@@ -3,6 +3,7 @@ import type { Person } from "../bindings/Person";
 import type { PersonField } from "../bindings/PersonField";
 import type { RsaStatus } from "../bindings/RsaStatus";
 import { CheckboxField, TextField } from "../components/Field";
+import { PersonDeletion } from "../components/PersonDeletion";
 import { PersonDiagnostics } from "../components/PersonDiagnostics";
 import { PersonSharing } from "../components/PersonSharing";
 import { useBackend } from "../lib/backendContext";
@@ -390,6 +391,7 @@ export function PersonForm({ id }: { id: string }) {
       )}
       {drafts ? <PersonDiagnostics personId={id} /> : null}
       {drafts ? <PersonSharing personId={id} /> : null}
+      {drafts && person ? <PersonDeletion personId={id} name={fullName(person) || "cette personne"} /> : null}
     </div>
   );
 }

@@ -54,6 +54,7 @@ const MESSAGES = {
   lockDelay: "Le délai de verrouillage doit être compris entre 1 et 120 minutes.",
   locked: "Le dossier est verrouillé.",
   notFound: "Cette personne n’existe pas ou plus.",
+  hasFinalised: "Cette personne a un diagnostic finalisé : sa fiche est conservée et ne peut pas être supprimée.",
   choice: "Ce choix n’est pas possible.",
 };
 
@@ -286,6 +287,16 @@ export function createFakeBackend(seed: FakeSeed = {}): FakeBackend {
         const person = fake.persons.get(String(args.id));
         if (!person) fail("not_found", MESSAGES.notFound);
         return person;
+      }
+      case "delete_person": {
+        requireUnlocked();
+        const personId = String(args.id);
+        if (!fake.persons.has(personId)) fail("not_found", MESSAGES.notFound);
+        const diagnostics = [...fake.diagnostics.values()].filter((d) => d.person_id === personId);
+        if (diagnostics.some((d) => d.status === "finalised")) fail("finalised", MESSAGES.hasFinalised);
+        for (const d of diagnostics) fake.diagnostics.delete(d.id);
+        fake.persons.delete(personId);
+        return null;
       }
       case "update_person_field": {
         requireUnlocked();

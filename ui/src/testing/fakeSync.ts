@@ -1,6 +1,7 @@
 // The sync half of the fake backend: enrolment, a simulated background sync with progress, open
 // conflicts and revocation, with hooks a test drives from the page (window.__tandemFake.sync).
 import type { ConflictView } from "../bindings/ConflictView";
+import type { RefusedChangeView } from "../bindings/RefusedChangeView";
 import type { IpcError } from "../bindings/IpcError";
 import type { ShareView } from "../bindings/ShareView";
 import type { StructureView } from "../bindings/StructureView";
@@ -39,6 +40,7 @@ export interface FakeSyncSeed {
   enrolled?: boolean | { server_url: string; structure_name: string };
   online?: boolean;
   pendingChanges?: number;
+  /** How many local edits the server refused (ready-made ones over Hélène Lefèvre). */
   refusedChanges?: number;
   lastSyncedAt?: string | null;
   /** Open conflicts at start; "demo" for a ready-made set over Hélène Lefèvre and Jérôme Martin. */
@@ -87,7 +89,7 @@ export interface FakeSync {
   structures: StructureView[];
   /** Consents recorded by `share_person`, oldest first; `withdraw_share` removes one. */
   shares: FakeShare[];
-  /** Persons created on this laptop that no sync has sent yet (`share_person` answers `not_found`). */
+  /** Persons created on this laptop that no sync has sent yet (`share_person` answers `not_on_server`). */
   unsentPersons: Set<string>;
 }
 
@@ -101,6 +103,24 @@ interface Host {
 function fail(code: IpcError["code"], message: string, field: string | null = null): never {
   const error: IpcError = { code, message, field };
   throw error;
+}
+
+/** `n` refused edits of Hélène Lefèvre's file, oldest first. */
+export function demoRefused(n: number): RefusedChangeView[] {
+  const reasons = [
+    "Votre structure n’a pas (ou plus) accès à ce dossier sur le serveur du territoire : la personne n’a pas donné son accord au partage avec elle.",
+    "Ce diagnostic a été finalisé sur un autre ordinateur : il ne change plus. Pour le corriger, créez-en une nouvelle version.",
+  ];
+  return Array.from({ length: n }, (_, i) => ({
+    mutation_id: `refused-${i + 1}`,
+    person_id: "person-helene",
+    person_name: "Hélène Lefèvre",
+    record: i % 2 === 0 ? "Fiche de la personne" : "Diagnostic du 12/03/2026",
+    field_label: i % 2 === 0 ? "Téléphone" : "Diagnostic : note",
+    value: i % 2 === 0 ? `06 12 34 56 ${String(10 + i).padStart(2, "0")}` : "Rendez-vous pris avec la mission locale.",
+    at: `2026-11-2${i % 10}T09:${String(10 + i).padStart(2, "0")}:00Z`,
+    reason: reasons[i % 2] ?? "",
+  }));
 }
 
 export function demoConflicts(): ConflictView[] {
@@ -179,11 +199,11 @@ export function demoConflicts(): ConflictView[] {
 
 export function demoStructures(): StructureView[] {
   return [
-    { id: "structure-ml-villeurbanne", name: "Mission locale de Villeurbanne", kind: "mission_locale" },
-    { id: "structure-departement-rhone", name: "Département du Rhône", kind: "departement" },
-    { id: "structure-ccas-villeurbanne", name: "CCAS de Villeurbanne", kind: "ccas" },
-    { id: "structure-passerelle", name: "Association Passerelle", kind: "association" },
-    { id: "structure-ml-est", name: "Mission locale Est", kind: "mission_locale" },
+    { id: "structure-ml-villeurbanne", name: "Mission locale de Villeurbanne", kind: "mission_locale", kind_label: "Mission locale" },
+    { id: "structure-departement-rhone", name: "Département du Rhône", kind: "departement", kind_label: "Conseil départemental" },
+    { id: "structure-ccas-villeurbanne", name: "CCAS de Villeurbanne", kind: "ccas", kind_label: "CCAS / CIAS" },
+    { id: "structure-passerelle", name: "Association Passerelle", kind: "association", kind_label: "Association" },
+    { id: "structure-ml-est", name: "Mission locale Est", kind: "mission_locale", kind_label: "Mission locale" },
   ];
 }
 
@@ -226,7 +246,8 @@ export function createFakeSync(seed: FakeSyncSeed, host: Host) {
   let online = seed.online ?? true;
   let upgradeRequired = false;
   let pending = seed.pendingChanges ?? 0;
-  const refused = seed.refusedChanges ?? 0;
+  const refusedList = demoRefused(seed.refusedChanges ?? 0);
+  const refused = refusedList.length;
   let lastSyncedAt = seed.lastSyncedAt ?? (server ? "2026-11-26T13:05:00Z" : null);
   let state: SyncState = server ? (online ? "up_to_date" : "offline") : "not_enrolled";
   let progress: number | null = null;
@@ -356,7 +377,7 @@ export function createFakeSync(seed: FakeSyncSeed, host: Host) {
     const personId = String(args.personId ?? "");
     if (!host.personExists(personId)) fail("not_found", SYNC_MESSAGES.personNotFound);
     reachServer();
-    if (sync.unsentPersons.has(personId)) fail("not_found", SYNC_MESSAGES.personNotSentShares);
+    if (sync.unsentPersons.has(personId)) fail("not_on_server", SYNC_MESSAGES.personNotSentShares);
     return personId;
   }
 
@@ -388,6 +409,9 @@ export function createFakeSync(seed: FakeSyncSeed, host: Host) {
       case "list_conflicts":
         host.requireUnlocked();
         return { value: structuredClone(sync.conflicts) };
+      case "list_refused_changes":
+        host.requireUnlocked();
+        return { value: structuredClone(refusedList) };
       case "resolve_conflict": {
         host.requireUnlocked();
         const conflict = sync.conflicts.find((c) => c.id === args.conflictId);
@@ -408,7 +432,7 @@ export function createFakeSync(seed: FakeSyncSeed, host: Host) {
         const structureId = String(args.structureId ?? "");
         if (!host.personExists(personId)) fail("not_found", SYNC_MESSAGES.personNotFound);
         reachServer();
-        if (sync.unsentPersons.has(personId)) fail("not_found", SYNC_MESSAGES.personNotSent);
+        if (sync.unsentPersons.has(personId)) fail("not_on_server", SYNC_MESSAGES.personNotSent);
         const structure = sync.structures.find((s) => s.id === structureId);
         if (!structure) fail("sync_failed", SYNC_MESSAGES.unknownStructure);
         if (structure.name === server?.structure_name) fail("sync_failed", SYNC_MESSAGES.ownStructure);
