@@ -152,7 +152,6 @@ export function App({ backend: rawBackend }: { backend: Backend }) {
             </p>
             {phase.kind === "unlocked" ? (
               <>
-                <MainNav route={route} />
                 <p className="who" data-testid="caseworker">
                   <span className="who__name">{phase.profile.caseworker_name}</span>
                   <span className="who__structure">{phase.profile.structure_name}</span>
@@ -174,6 +173,7 @@ export function App({ backend: rawBackend }: { backend: Backend }) {
                     setSettingsOpen(false);
                   }}
                 />
+                <MainNav route={route} />
               </>
             ) : null}
           </div>

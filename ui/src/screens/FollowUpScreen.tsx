@@ -42,6 +42,11 @@ function planSource(diagnostics: DiagnosticSummary[]): DiagnosticSummary | null 
   return byRecent.find((d) => d.status === "finalised") ?? byRecent[0] ?? null;
 }
 
+/** The same day a year earlier: a 26th birthday older than that is no longer news. */
+function yearBefore(iso: string): string {
+  return `${Number(iso.slice(0, 4)) - 1}${iso.slice(4)}`;
+}
+
 function span(start: string | null, end: string | null): string {
   if (start && end) return `du ${frenchDate(start)} au ${frenchDate(end)}`;
   if (start) return `à partir du ${frenchDate(start)}`;
@@ -211,7 +216,7 @@ export function FollowUpScreen({ personId }: { personId: string }) {
                     ))}
                   </ul>
                 )}
-                {view.turning_26 ? (
+                {view.turning_26 && view.turning_26 >= yearBefore(today) ? (
                   <>
                     <h3>26 ans</h3>
                     <p data-testid="turning-26">
@@ -263,10 +268,10 @@ export function FollowUpScreen({ personId }: { personId: string }) {
                           {themeLabel(o.theme)}, depuis le {frenchDate(o.opened_on)}
                         </span>
                         <span className="objective-list__actions">
-                          <button type="button" className="button button--small" onClick={() => void setObjectiveStatus(o.id, "achieved", o.label)} aria-label={`Objectif atteint : ${o.label}`}>
+                          <button type="button" className="button button--small" onClick={() => void setObjectiveStatus(o.id, "achieved", o.label)} aria-label={`Atteint : ${o.label}`}>
                             Atteint
                           </button>
-                          <button type="button" className="button button--small" onClick={() => void setObjectiveStatus(o.id, "abandoned", o.label)} aria-label={`Abandonner l’objectif : ${o.label}`}>
+                          <button type="button" className="button button--small" onClick={() => void setObjectiveStatus(o.id, "abandoned", o.label)} aria-label={`Abandonné : ${o.label}`}>
                             Abandonné
                           </button>
                         </span>
@@ -290,7 +295,7 @@ export function FollowUpScreen({ personId }: { personId: string }) {
                 <button
                   key={key}
                   type="button"
-                  className={`button${open === key ? " button--primary" : ""}`}
+                  className="button followup__toggle"
                   aria-expanded={open === key}
                   onClick={() => {
                     setNotice("");

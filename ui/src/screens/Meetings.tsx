@@ -353,7 +353,7 @@ function CaseCard({
             {kase.decision ? "Corriger la décision" : "Enregistrer la décision"}
           </button>
           {kase.decision ? null : (
-            <button type="button" className="button" onClick={() => void remove()} aria-label={`Retirer ${name} de l’ordre du jour`}>
+            <button type="button" className="button" onClick={() => void remove()} aria-label={`Retirer de l’ordre du jour : ${name}`}>
               Retirer de l’ordre du jour
             </button>
           )}

@@ -228,7 +228,7 @@ function ReviewTableRow({ row, onAdd }: { row: ReviewRow; onAdd: () => void }) {
       <th scope="row">
         <a href={followUpHref(row.person_id)}>{row.name}</a>
         {row.referent ? <span className="hint review-table__sub">{fr(`Référent·e : ${row.referent}`)}</span> : null}
-        <button type="button" className="button button--small review-table__add" onClick={onAdd} aria-label={`Ajouter ${row.name} à un groupe de suivi`}>
+        <button type="button" className="button button--small review-table__add" onClick={onAdd} aria-label={`Ajouter à un groupe de suivi : ${row.name}`}>
           Ajouter à un groupe de suivi
         </button>
       </th>
