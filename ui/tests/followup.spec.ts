@@ -78,6 +78,8 @@ describe("suivi partagé", () => {
     await form.getByRole("button", { name: "Enregistrer l’entretien" }).click();
     await expectHidden(form);
     await expectText(page.getByTestId("followup-notice"), "Entretien enregistré.");
+    // The focus goes back to the button that opened the form.
+    await eventually(async () => assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Enregistrer un entretien"));
     await eventually(async () => assert.equal(await entries.count(), before + 1));
     // Date order: the new interview is the last entry.
     await expectText(entries.last(), "Entretien téléphonique");

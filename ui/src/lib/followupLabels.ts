@@ -114,9 +114,3 @@ export function timelineKindLabel(e: TimelineEntry): string {
       return "Groupe de suivi";
   }
 }
-
-/** French messages for the field names the follow-up's validation errors carry. */
-export const FIELD_LABELS: Record<string, string> = {
-  no_interview_weeks: "Semaines sans entretien",
-  status_change_days: "Jours après un changement de situation",
-};

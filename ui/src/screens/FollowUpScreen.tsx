@@ -68,6 +68,7 @@ export function FollowUpScreen({ personId }: { personId: string }) {
   const [filter, setFilter] = useState("");
   const [importing, setImporting] = useState(false);
   const heading = useRef<HTMLHeadingElement>(null);
+  const toggles = useRef(new Map<string, HTMLButtonElement>());
   const filterId = useId();
   const name = person ? fullName(person) || "Personne sans nom" : "";
 
@@ -120,6 +121,16 @@ export function FollowUpScreen({ personId }: { personId: string }) {
     },
     [backend, personId],
   );
+
+  /** A form closes (saved or cancelled): the focus goes back to the button that opened it. */
+  const closeForm = (key: Exclude<OpenForm, null>) => {
+    setOpen(null);
+    requestAnimationFrame(() => toggles.current.get(key)?.focus());
+  };
+  const closeStep = (id: string) => {
+    setEditing(null);
+    requestAnimationFrame(() => document.getElementById(`edit-step-${id}`)?.focus());
+  };
 
   const themeLabel = (key: string) => themes.find((t) => t.key === key)?.label ?? key;
 
@@ -297,6 +308,10 @@ export function FollowUpScreen({ personId }: { personId: string }) {
                   type="button"
                   className="button followup__toggle"
                   aria-expanded={open === key}
+                  ref={(el) => {
+                    if (el) toggles.current.set(key, el);
+                    else toggles.current.delete(key);
+                  }}
                   onClick={() => {
                     setNotice("");
                     setOpen(open === key ? null : key);
@@ -317,10 +332,10 @@ export function FollowUpScreen({ personId }: { personId: string }) {
                 Le plan du diagnostic du {source.date ? frenchDate(source.date) : "(sans date)"} : ses objectifs et actions qui ne sont pas encore dans le suivi y sont ajoutés, sans doublon.
               </p>
             ) : null}
-            {open === "interview" ? <InterviewForm themes={themes} send={send} onClose={() => setOpen(null)} /> : null}
-            {open === "step" ? <AddStepForm themes={themes} objectives={openObjectives} send={send} onClose={() => setOpen(null)} /> : null}
-            {open === "contract" ? <ContractForm objectives={openObjectives} send={send} onClose={() => setOpen(null)} /> : null}
-            {open === "status" ? <StatusEventForm send={send} onClose={() => setOpen(null)} /> : null}
+            {open === "interview" ? <InterviewForm themes={themes} send={send} onClose={() => closeForm("interview")} /> : null}
+            {open === "step" ? <AddStepForm themes={themes} objectives={openObjectives} send={send} onClose={() => closeForm("step")} /> : null}
+            {open === "contract" ? <ContractForm objectives={openObjectives} send={send} onClose={() => closeForm("contract")} /> : null}
+            {open === "status" ? <StatusEventForm send={send} onClose={() => closeForm("status")} /> : null}
           </section>
 
           <section className="card section" aria-labelledby="steps-title">
@@ -332,7 +347,7 @@ export function FollowUpScreen({ personId }: { personId: string }) {
                 {file.steps.map((s) => (
                   <li key={s.id} className="step-item">
                     {editing === s.id ? (
-                      <EditStepForm step={s} send={send} onClose={() => setEditing(null)} />
+                      <EditStepForm step={s} send={send} onClose={() => closeStep(s.id)} />
                     ) : (
                       <StepSummary step={s} themeLabel={themeLabel} onEdit={() => setEditing(s.id)} />
                     )}
@@ -401,7 +416,7 @@ function StepSummary({ step, themeLabel, onEdit }: { step: Step; themeLabel: (ke
         {step.provider ? <p className="hint">{fr(`Prestataire : ${step.provider}`)}</p> : null}
         {step.outcome ? <p className="hint">{fr(`Résultat : ${step.outcome}`)}</p> : null}
       </div>
-      <button type="button" className="button" onClick={onEdit} aria-label={`Modifier l’étape « ${step.label} »`}>
+      <button type="button" className="button" id={`edit-step-${step.id}`} onClick={onEdit} aria-label={`Modifier l’étape « ${step.label} »`}>
         Modifier
       </button>
     </div>

@@ -300,6 +300,11 @@ function CaseCard({
   const [deciding, setDeciding] = useState(false);
   const [notice, setNotice] = useState("");
   const [problem, setProblem] = useState<string | null>(null);
+  const decideButton = useRef<HTMLButtonElement>(null);
+  const closeForm = () => {
+    setDeciding(false);
+    requestAnimationFrame(() => decideButton.current?.focus());
+  };
 
   async function remove() {
     setProblem(null);
@@ -340,16 +345,16 @@ function CaseCard({
           meeting={meeting}
           kase={kase}
           name={name}
-          onCancel={() => setDeciding(false)}
+          onCancel={closeForm}
           onSaved={(m) => {
             onSaved(m);
-            setDeciding(false);
+            closeForm();
             setNotice(`Décision enregistrée dans le dossier de ${name}.`);
           }}
         />
       ) : (
         <div className="actions">
-          <button type="button" className="button button--primary" onClick={() => setDeciding(true)} aria-label={`${kase.decision ? "Corriger la décision" : "Enregistrer la décision"} pour ${name}`} data-testid="decide">
+          <button type="button" ref={decideButton} className="button button--primary" onClick={() => setDeciding(true)} aria-label={`${kase.decision ? "Corriger la décision" : "Enregistrer la décision"} pour ${name}`} data-testid="decide">
             {kase.decision ? "Corriger la décision" : "Enregistrer la décision"}
           </button>
           {kase.decision ? null : (
@@ -368,7 +373,6 @@ type DecisionField = "reasons" | "next" | "actions" | "notes";
 const DECISION_FIELDS: Record<string, DecisionField> = {
   reorientation_reasons: "reasons",
   next_review: "next",
-  review_date: "next",
   review_actions: "actions",
   review_notes: "notes",
 };
@@ -401,6 +405,10 @@ function DecisionForm({
   const form = useRef<HTMLFormElement>(null);
   const titleId = useId();
 
+  useEffect(() => {
+    form.current?.querySelector<HTMLElement>("input, select, textarea")?.focus();
+  }, []);
+
   const focusInvalid = () => requestAnimationFrame(() => form.current?.querySelector<HTMLElement>("[aria-invalid='true']")?.focus());
 
   async function submit(e: FormEvent) {
@@ -427,7 +435,11 @@ function DecisionForm({
     } catch (raw) {
       const error: IpcError = toIpcError(raw);
       const target = error.field ? DECISION_FIELDS[error.field] : undefined;
-      if (error.code === "validation" && target) {
+      if (error.field === "review_date") {
+        // The meeting's own date is in the future: nothing in this form to correct.
+        setErrors({});
+        setAlert("Le groupe de suivi n’a pas encore eu lieu : la décision s’enregistre le jour de la réunion ou après.");
+      } else if (error.code === "validation" && target) {
         setErrors({ [target]: error.message });
         focusInvalid();
       } else setAlert(error.message);
@@ -439,6 +451,9 @@ function DecisionForm({
     <form ref={form} className="form decision-form" aria-labelledby={titleId} noValidate onSubmit={submit} data-testid="decision-form">
       <h4 id={titleId}>Décision pour {name}</h4>
       <p className="hint">Elle sera écrite dans le dossier de {name} et apparaîtra dans son suivi.</p>
+      {meeting.date > todayIso() ? (
+        <p className="alert alert--warning">{fr("Ce groupe de suivi est à venir : la décision pourra être enregistrée le jour de la réunion.")}</p>
+      ) : null}
       <CheckboxField label="Réorientation" checked={reorient} onCheckedChange={setReorient} />
       {reorient ? (
         <>

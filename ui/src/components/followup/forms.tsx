@@ -1,7 +1,7 @@
 // The forms of the follow-up screen: each one turns what the caseworker typed into follow-up edits
 // (ids chosen here, so a retried save never duplicates anything) and shows the refusal of Rust in
 // place, on the field it names.
-import { useId, useRef, useState, type FormEvent, type ReactNode, type RefObject } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode, type RefObject } from "react";
 import type { ActionStatus } from "../../bindings/ActionStatus";
 import type { ContractType } from "../../bindings/ContractType";
 import type { EngagementContractKind } from "../../bindings/EngagementContractKind";
@@ -123,6 +123,10 @@ function FormShell({
   formRef: RefObject<HTMLFormElement | null>;
   testId: string;
 }) {
+  // Opened from a button: the first field takes the focus, so typing can start at once.
+  useEffect(() => {
+    formRef.current?.querySelector<HTMLElement>("input, select, textarea")?.focus();
+  }, [formRef]);
   return (
     <form ref={formRef} className="card form followup-form" aria-labelledby={titleId} noValidate onSubmit={onSubmit} data-testid={testId}>
       <h3 id={titleId} tabIndex={-1} className="followup-form__title">
