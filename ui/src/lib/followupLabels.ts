@@ -87,7 +87,7 @@ export function workFollowUpLabel(w: WorkFollowUp): string {
     w.state.state === "upcoming"
       ? `prévu le ${frenchDate(w.due)}`
       : w.state.state === "due"
-        ? `à faire depuis le ${frenchDate(w.due)}`
+        ? `dû depuis le ${frenchDate(w.due)}`
         : w.state.state === "done"
           ? `fait le ${frenchDate(w.state.on)}`
           : `non fait (prévu le ${frenchDate(w.due)})`;
