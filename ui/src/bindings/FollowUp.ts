@@ -6,4 +6,8 @@ import type { OrientationRecord } from "./OrientationRecord";
 import type { ReviewDecisionRecord } from "./ReviewDecisionRecord";
 import type { StatusEvent } from "./StatusEvent";
 import type { Step } from "./Step";
+
+/**
+ * The follow-up file of one person. Nothing in it is ever reset: status events only add to it.
+ */
 export type FollowUp = { person_id: string, objectives: Array<FollowUpObjective>, steps: Array<Step>, interviews: Array<Interview>, contracts: Array<EngagementContract>, status_events: Array<StatusEvent>, orientations: Array<OrientationRecord>, review_decisions: Array<ReviewDecisionRecord>, };

@@ -3,4 +3,21 @@ import type { FollowUp } from "./FollowUp";
 import type { ReferentPeriod } from "./ReferentPeriod";
 import type { TimelineEntry } from "./TimelineEntry";
 import type { WorkFollowUp } from "./WorkFollowUp";
-export type FollowUpView = { person_id: string, file: FollowUp, timeline: Array<TimelineEntry>, referents: Array<ReferentPeriod>, work_follow_ups: Array<WorkFollowUp>, turning_26: string | null, today: string, };
+
+/**
+ * A person's follow-up as one screen shows it. `timeline` is unfiltered: the UI filters it by
+ * theme (`TimelineEntry::themes`), so changing the filter costs no IPC round trip.
+ */
+export type FollowUpView = { person_id: string, file: FollowUp, timeline: Array<TimelineEntry>, referents: Array<ReferentPeriod>, 
+/**
+ * Follow-ups at 1, 3 and 6 months after a return to work, with their state.
+ */
+work_follow_ups: Array<WorkFollowUp>, 
+/**
+ * The person's 26th birthday, when the birth date is known.
+ */
+turning_26: string | null, 
+/**
+ * The laptop's date the view was computed on (what "overdue" and "due" mean).
+ */
+today: string, };

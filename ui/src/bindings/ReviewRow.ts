@@ -4,4 +4,32 @@ import type { ReviewFlag } from "./ReviewFlag";
 import type { StepDelay } from "./StepDelay";
 import type { StepRef } from "./StepRef";
 import type { WorkFollowUp } from "./WorkFollowUp";
-export type ReviewRow = { person_id: string, name: string, referent: string | null, last_interview: string | null, days_since_last_interview: bigint | null, next_step: StepRef | null, overdue_steps: Array<OverdueStep>, delays: Array<StepDelay>, longest_delay_days: bigint | null, days_without_step: bigint | null, work_follow_ups: Array<WorkFollowUp>, flags: Array<ReviewFlag>, };
+
+/**
+ * One person in the status review.
+ */
+export type ReviewRow = { person_id: string, name: string, 
+/**
+ * The referent today, « Nom (Structure) ».
+ */
+referent: string | null, 
+/**
+ * The last interview the person attended.
+ */
+last_interview: string | null, days_since_last_interview: bigint | null, 
+/**
+ * The earliest step still to start (planned, not started), dated today or later.
+ */
+next_step: StepRef | null, 
+/**
+ * Oldest first.
+ */
+overdue_steps: Array<OverdueStep>, 
+/**
+ * Every gap between a step's end and the start of the next one, in pathway order.
+ */
+delays: Array<StepDelay>, longest_delay_days: bigint | null, 
+/**
+ * Days since the last step ended, when no step is under way or planned.
+ */
+days_without_step: bigint | null, work_follow_ups: Array<WorkFollowUp>, flags: Array<ReviewFlag>, };
