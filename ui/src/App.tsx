@@ -7,7 +7,7 @@ import { BackendContext } from "./lib/backendContext";
 import { fr } from "./lib/format";
 import { type Backend, type IpcError, toIpcError, withSessionWatch } from "./lib/ipc";
 import { flushPendingSaves } from "./lib/pendingSaves";
-import { CASELOAD_HREF, navigate, useDocumentTitle, useRoute } from "./lib/route";
+import { CASELOAD_HREF, MEETINGS_HREF, navigate, REVIEW_HREF, type Route, useDocumentTitle, useRoute } from "./lib/route";
 import { useInactivity } from "./lib/useInactivity";
 import { createSyncStore, SyncContext } from "./lib/syncStore";
 import { Caseload } from "./screens/Caseload";
@@ -15,7 +15,10 @@ import { Conflicts } from "./screens/Conflicts";
 import { RefusedChanges } from "./screens/RefusedChanges";
 import { DiagnosticScreen } from "./screens/DiagnosticScreen";
 import { FirstRun } from "./screens/FirstRun";
+import { FollowUpScreen } from "./screens/FollowUpScreen";
+import { Meetings } from "./screens/Meetings";
 import { PersonForm } from "./screens/PersonForm";
+import { StatusReviewScreen } from "./screens/StatusReviewScreen";
 import { Unlock } from "./screens/Unlock";
 
 type Phase =
@@ -118,6 +121,12 @@ export function App({ backend: rawBackend }: { backend: Backend }) {
           <Conflicts />
         ) : route.name === "refused" ? (
           <RefusedChanges />
+        ) : route.name === "followup" ? (
+          <FollowUpScreen key={route.id} personId={route.id} />
+        ) : route.name === "review" ? (
+          <StatusReviewScreen />
+        ) : route.name === "meetings" ? (
+          <Meetings key={route.id ?? ""} meetingId={route.id} />
         ) : (
           <Caseload query={query} onQueryChange={setQuery} />
         );
@@ -167,6 +176,7 @@ export function App({ backend: rawBackend }: { backend: Backend }) {
                     setSettingsOpen(false);
                   }}
                 />
+                <MainNav route={route} />
               </>
             ) : null}
           </div>
@@ -178,6 +188,29 @@ export function App({ backend: rawBackend }: { backend: Backend }) {
         </main>
       </SyncContext>
     </BackendContext>
+  );
+}
+
+/** The three places a caseworker works from; the current one is marked for screen readers too. */
+function MainNav({ route }: { route: Route }) {
+  const section = route.name === "review" ? "review" : route.name === "meetings" ? "meetings" : "persons";
+  const links = [
+    ["persons", CASELOAD_HREF, "Personnes"],
+    ["review", REVIEW_HREF, "Point de situation"],
+    ["meetings", MEETINGS_HREF, "Groupes de suivi"],
+  ] as const;
+  return (
+    <nav aria-label="Navigation principale" className="mainnav">
+      <ul>
+        {links.map(([key, href, label]) => (
+          <li key={key}>
+            <a href={href} aria-current={section === key ? "page" : undefined} data-testid={`nav-${key}`}>
+              {label}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </nav>
   );
 }
 

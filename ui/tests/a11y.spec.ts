@@ -2,6 +2,7 @@
 // screenshot of each screen in screenshots-dev/ for a human look.
 import { after, before, describe, it } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
+import { FOLLOWED } from "./followupSeed.ts";
 import {
   assertNoSeriousA11yViolations,
   expectText,
@@ -109,5 +110,74 @@ describe("accessibilité (axe-core) de chaque écran", () => {
     await page.getByRole("button", { name: "Déverrouiller" }).click();
     await expectText(page.getByTestId("unlock-alert"), "Le trousseau du système n’est pas disponible");
     await assertNoSeriousA11yViolations(page, "déverrouiller, trousseau indisponible");
+  });
+
+  it("suivi d’une personne, avec ses formulaires et une erreur affichée", async () => {
+    const page = await open({ seed: FOLLOWED });
+    await page.getByRole("link", { name: /Hélène Lefèvre/ }).click();
+    await page.getByRole("link", { name: "Ouvrir le suivi" }).click();
+    await expectVisible(page.getByRole("heading", { level: 1, name: "Suivi de Hélène Lefèvre" }));
+    await expectVisible(page.getByTestId("timeline"));
+    await screenshot(page, "07-suivi");
+    await assertNoSeriousA11yViolations(page, "suivi");
+    for (const [button, form] of [
+      ["Enregistrer un entretien", "interview-form"],
+      ["Ajouter une étape", "add-step-form"],
+      ["Ajouter un contrat", "contract-form"],
+      ["Enregistrer un changement de situation", "status-form"],
+    ] as const) {
+      await page.getByRole("button", { name: button }).click();
+      await expectVisible(page.getByTestId(form));
+      await assertNoSeriousA11yViolations(page, `suivi : ${button}`);
+    }
+    await page.getByRole("button", { name: "Ajouter une étape" }).click();
+    await page.getByTestId("add-step-form").getByRole("button", { name: "Ajouter l’étape" }).click();
+    await expectVisible(page.getByTestId("add-step-form").locator(".error"));
+    await assertNoSeriousA11yViolations(page, "suivi : étape avec erreur");
+    await page.getByRole("button", { name: /Modifier l’étape/ }).click();
+    await expectVisible(page.getByTestId("edit-step-form"));
+    await screenshot(page, "07b-suivi-page-entiere", true);
+    await assertNoSeriousA11yViolations(page, "suivi : modifier une étape");
+  });
+
+  it("point de situation, avec une erreur de réglage et l’ajout à un groupe de suivi", async () => {
+    const page = await open({ seed: FOLLOWED });
+    await page.getByRole("link", { name: "Point de situation", exact: true }).click();
+    await expectVisible(page.getByRole("heading", { level: 1, name: "Point de situation" }));
+    await page.getByLabel("Toute la structure").check();
+    await expectText(page.getByTestId("review-count"), "2 personnes");
+    await screenshot(page, "08-point-de-situation");
+    await assertNoSeriousA11yViolations(page, "point de situation");
+    await page.getByLabel("Signaler l’absence d’entretien depuis (semaines)").fill("0");
+    await expectVisible(page.locator(".field--invalid"));
+    await assertNoSeriousA11yViolations(page, "point de situation avec erreur");
+    await page.getByRole("button", { name: "Ajouter à un groupe de suivi : Lefèvre Hélène" }).click();
+    await expectVisible(page.getByRole("dialog"));
+    await assertNoSeriousA11yViolations(page, "ajout à un groupe de suivi (aucun groupe)");
+  });
+
+  it("groupes de suivi : liste, réunion, ordre du jour et décision", async () => {
+    const page = await open({ seed: FOLLOWED });
+    await page.getByRole("link", { name: "Groupes de suivi", exact: true }).click();
+    await expectVisible(page.getByRole("heading", { level: 1, name: "Groupes de suivi" }));
+    await assertNoSeriousA11yViolations(page, "groupes de suivi (vide)");
+    await page.getByRole("button", { name: "Créer le groupe de suivi" }).click();
+    await expectVisible(page.getByTestId("meeting-heading"));
+    await assertNoSeriousA11yViolations(page, "groupe de suivi (ordre du jour vide)");
+    await page.getByRole("link", { name: "Point de situation", exact: true }).click();
+    await page.getByRole("button", { name: "Ajouter à un groupe de suivi : Lefèvre Hélène" }).click();
+    await expectVisible(page.getByRole("dialog"));
+    await assertNoSeriousA11yViolations(page, "ajout à un groupe de suivi");
+    await page.getByRole("dialog").getByRole("button", { name: "Ajouter à l’ordre du jour" }).click();
+    await page.getByRole("link", { name: "Ouvrir le groupe de suivi" }).click();
+    await page.getByRole("button", { name: /Enregistrer la décision pour/ }).click();
+    await page.getByLabel("Réorientation").check();
+    await page.getByTestId("decision-form").getByRole("button", { name: "Enregistrer la décision" }).click();
+    await expectVisible(page.getByTestId("decision-form").locator(".error"));
+    await screenshot(page, "09-groupe-de-suivi");
+    await assertNoSeriousA11yViolations(page, "groupe de suivi : décision avec erreur");
+    await page.getByRole("link", { name: "Groupes de suivi", exact: true }).click();
+    await expectVisible(page.getByTestId("meeting-row"));
+    await assertNoSeriousA11yViolations(page, "groupes de suivi (liste)");
   });
 });

@@ -38,9 +38,10 @@ describe("clavier seul", () => {
     const { context, page } = await openApp(h, { seed: UNLOCKED_WITH_TWO });
     try {
       await expectText(page.getByTestId("result-count"), "2 personnes");
-      // The screen opens with focus on its heading; backwards, the banner and then the skip link.
+      // The screen opens with focus on its heading; backwards, the main navigation (last in the
+      // banner), the banner's actions and then the skip link.
       await eventually(async () => assert.match(await focused(page), /^h1\|\|Mes personnes accompagnées$/));
-      for (const expected of [/Verrouiller/, /Paramètres/, /Aller au contenu/]) {
+      for (const expected of [/Groupes de suivi/, /Point de situation/, /Personnes/, /Verrouiller/, /Paramètres/, /Aller au contenu/]) {
         await page.keyboard.press("Shift+Tab");
         assert.match(await focused(page), expected);
       }

@@ -4,7 +4,10 @@ import { describe, it } from "node:test";
 import { ageFromIso, countPersons, fr, frenchDate } from "../src/lib/format.ts";
 import { type Backend, FALLBACK_MESSAGE, toIpcError, withSessionWatch } from "../src/lib/ipc.ts";
 import { frenchDateTime, frenchDay } from "../src/lib/diagnosticLabels.ts";
-import { diagnosticHref, parseRoute } from "../src/lib/route.ts";
+import { diagnosticHref, followUpHref, meetingHref, parseRoute } from "../src/lib/route.ts";
+import { agendaReason, cafReasonsFor, flagLabel, workFollowUpLabel } from "../src/lib/followupLabels.ts";
+import { addMonths } from "../src/testing/fakeFollowUp.ts";
+import type { ReviewRow } from "../src/bindings/ReviewRow.ts";
 import { fold } from "../src/testing/fakeBackend.ts";
 import { normaliseEnrolmentCode } from "../src/lib/enrolmentCode.ts";
 import { conflictsLabel, lastSyncLabel, pendingLabel, syncAnnouncement } from "../src/lib/syncLabels.ts";
@@ -138,5 +141,44 @@ describe("enrolment code", () => {
 describe("route to the conflicts", () => {
   it("knows the conflicts screen", () => {
     assert.deepEqual(parseRoute("#/conflits"), { name: "conflicts" });
+  });
+});
+
+describe("follow-up routes and labels", () => {
+  it("reaches a person's follow-up, the status review and the review groups", () => {
+    const id = "0f000000-0000-4000-8000-000000000001";
+    assert.deepEqual(parseRoute(followUpHref(id)), { name: "followup", id });
+    assert.deepEqual(parseRoute(`#/personne/${id}`), { name: "person", id });
+    assert.deepEqual(parseRoute("#/point-de-situation"), { name: "review" });
+    assert.deepEqual(parseRoute("#/groupes-de-suivi"), { name: "meetings", id: null });
+    assert.deepEqual(parseRoute(meetingHref(id)), { name: "meetings", id });
+  });
+
+  it("writes the review's flags as the domain does", () => {
+    assert.equal(flagLabel({ kind: "no_interview", weeks: 8, last: null }), "Aucun entretien");
+    assert.equal(flagLabel({ kind: "no_interview", weeks: 8, last: "2026-09-01" }), "Pas d’entretien depuis 8 semaines ou plus");
+    assert.equal(flagLabel({ kind: "step_overdue", count: 1, oldest_due: "2026-09-01" }), "1 étape en retard");
+    assert.equal(flagLabel({ kind: "step_overdue", count: 3, oldest_due: "2026-09-01" }), "3 étapes en retard");
+    assert.equal(flagLabel({ kind: "back_at_work", since: "2026-10-01" }), "Retour à l’emploi le 1er octobre 2026");
+    const row = { flags: [{ kind: "no_interview", weeks: 8, last: null }, { kind: "step_overdue", count: 2, oldest_due: "2026-09-01" }] } as ReviewRow;
+    assert.equal(agendaReason(row), "Aucun entretien ; 2 étapes en retard");
+  });
+
+  it("says where each work follow-up stands, in words", () => {
+    assert.equal(workFollowUpLabel({ months: 3, due: "2027-01-15", state: { state: "upcoming" } }), "3 mois : prévu le 15 janvier 2027");
+    assert.equal(workFollowUpLabel({ months: 1, due: "2026-11-15", state: { state: "done", on: "2026-11-10" } }), "1 mois : fait le 10 novembre 2026");
+    assert.equal(workFollowUpLabel({ months: 1, due: "2026-11-15", state: { state: "missed" } }), "1 mois : non fait (prévu le 15 novembre 2026)");
+  });
+
+  it("offers the CAF codes of the vendored list for a suspension or a closure only", () => {
+    assert.equal(cafReasonsFor("suspended").length, 24);
+    assert.equal(cafReasonsFor("closed").length, 9);
+    assert.equal(cafReasonsFor("open").length, 0);
+  });
+
+  it("counts calendar months as the domain does (the fake's work follow-ups)", () => {
+    assert.equal(addMonths("2027-01-31", 1), "2027-02-28");
+    assert.equal(addMonths("2028-01-31", 1), "2028-02-29");
+    assert.equal(addMonths("2026-10-15", 3), "2027-01-15");
   });
 });

@@ -8,7 +8,10 @@ import type { Diagnostic } from "../bindings/Diagnostic";
 import type { DiagnosticEdit } from "../bindings/DiagnosticEdit";
 import type { DiagnosticSummary } from "../bindings/DiagnosticSummary";
 import type { ErrorCode } from "../bindings/ErrorCode";
+import type { FollowUpEdit } from "../bindings/FollowUpEdit";
+import type { FollowUpView } from "../bindings/FollowUpView";
 import type { IpcError } from "../bindings/IpcError";
+import type { MeetingEdit } from "../bindings/MeetingEdit";
 import type { NewPerson } from "../bindings/NewPerson";
 import type { NewProfile } from "../bindings/NewProfile";
 import type { Person } from "../bindings/Person";
@@ -16,9 +19,14 @@ import type { PersonField } from "../bindings/PersonField";
 import type { PersonList } from "../bindings/PersonList";
 import type { Profile } from "../bindings/Profile";
 import type { Referentiel } from "../bindings/Referentiel";
+import type { ReviewExportFormat } from "../bindings/ReviewExportFormat";
+import type { ReviewMeeting } from "../bindings/ReviewMeeting";
+import type { ReviewScope } from "../bindings/ReviewScope";
+import type { ReviewSettings } from "../bindings/ReviewSettings";
 import type { RomeMatch } from "../bindings/RomeMatch";
 import type { RefusedChangeView } from "../bindings/RefusedChangeView";
 import type { ShareView } from "../bindings/ShareView";
+import type { StatusReview } from "../bindings/StatusReview";
 import type { StructureView } from "../bindings/StructureView";
 import type { SyncStatus } from "../bindings/SyncStatus";
 
@@ -88,6 +96,23 @@ export interface Backend {
    * at their next sync (network). Refused as `listShares`.
    */
   withdrawShare(personId: string, structureId: string): Promise<void>;
+  // Follow-up (issue 6; contract: notes/followup-contract.md).
+  /** The person's follow-up with its timeline (unfiltered), referents and work follow-ups; `not_found`. */
+  getFollowUp(personId: string): Promise<FollowUpView>;
+  /** One edit (ids chosen by the UI); the view after it. `validation` (with `field`) or `not_found`. */
+  editFollowUp(personId: string, edit: FollowUpEdit): Promise<FollowUpView>;
+  /** Carries the diagnostic's plan objectives and actions not yet in the file into it. */
+  planToSteps(personId: string, diagnosticId: string): Promise<FollowUpView>;
+  /** The « point de situation »; `validation` on the settings (`no_interview_weeks`, `status_change_days`). */
+  statusReview(settings: ReviewSettings, scope: ReviewScope): Promise<StatusReview>;
+  /** Asks where to save, writes the review; the file name, or null if the dialog was cancelled. */
+  saveStatusReview(settings: ReviewSettings, scope: ReviewScope, format: ReviewExportFormat): Promise<string | null>;
+  /** Review-group meetings, newest date first. */
+  listMeetings(): Promise<ReviewMeeting[]>;
+  /** A new meeting on that date (YYYY-MM-DD); its id is chosen in Rust. */
+  createMeeting(date: string): Promise<ReviewMeeting>;
+  /** A `decide` edit also records the decision on the person's follow-up file. */
+  editMeeting(meetingId: string, edit: MeetingEdit): Promise<ReviewMeeting>;
 }
 
 const ERROR_CODES: readonly ErrorCode[] = [
@@ -190,6 +215,14 @@ export const tauriBackend: Backend = {
   withdrawShare: async (personId, structureId) => {
     await call<null>("withdraw_share", { personId, structureId });
   },
+  getFollowUp: (personId) => call("get_follow_up", { personId }),
+  editFollowUp: (personId, edit) => call("edit_follow_up", { personId, edit }),
+  planToSteps: (personId, diagnosticId) => call("plan_to_steps", { personId, diagnosticId }),
+  statusReview: (settings, scope) => call("status_review", { settings, scope }),
+  saveStatusReview: (settings, scope, format) => call("save_status_review", { settings, scope, format }),
+  listMeetings: () => call("list_meetings"),
+  createMeeting: (date) => call("create_meeting", { date }),
+  editMeeting: (meetingId, edit) => call("edit_meeting", { meetingId, edit }),
 };
 
 export interface SessionWatch {

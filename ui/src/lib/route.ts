@@ -6,11 +6,20 @@ export type Route =
   | { name: "person"; id: string }
   | { name: "diagnostic"; id: string; step: string | null }
   | { name: "conflicts" }
-  | { name: "refused" };
+  | { name: "refused" }
+  | { name: "followup"; id: string }
+  | { name: "review" }
+  | { name: "meetings"; id: string | null };
 
 export function parseRoute(hash: string): Route {
   if (hash === CONFLICTS_HREF) return { name: "conflicts" };
   if (hash === REFUSED_HREF) return { name: "refused" };
+  if (hash === REVIEW_HREF) return { name: "review" };
+  if (hash === MEETINGS_HREF) return { name: "meetings", id: null };
+  const g = /^#\/groupes-de-suivi\/([^/?#]+)$/.exec(hash);
+  if (g?.[1]) return { name: "meetings", id: decodeURIComponent(g[1]) };
+  const f = /^#\/personne\/([^/?#]+)\/suivi$/.exec(hash);
+  if (f?.[1]) return { name: "followup", id: decodeURIComponent(f[1]) };
   const m = /^#\/personne\/([^/?#]+)$/.exec(hash);
   if (m?.[1]) return { name: "person", id: decodeURIComponent(m[1]) };
   const d = /^#\/diagnostic\/([^/?#]+)(?:\/([^/?#]+))?$/.exec(hash);
@@ -27,7 +36,23 @@ export function personHref(id: string): string {
   return `#/personne/${encodeURIComponent(id)}`;
 }
 
+/** A person's follow-up: timeline, pathway, contracts, changes of situation. */
+export function followUpHref(personId: string): string {
+  return `${personHref(personId)}/suivi`;
+}
+
+/** One review-group meeting. */
+export function meetingHref(id: string): string {
+  return `${MEETINGS_HREF}/${encodeURIComponent(id)}`;
+}
+
 export const CASELOAD_HREF = "#/";
+
+/** The status review (« point de situation »), from the main navigation. */
+export const REVIEW_HREF = "#/point-de-situation";
+
+/** Review groups (« groupes de suivi »), from the main navigation. */
+export const MEETINGS_HREF = "#/groupes-de-suivi";
 
 /** The open sync conflicts, reached from the sync bar. */
 export const CONFLICTS_HREF = "#/conflits";

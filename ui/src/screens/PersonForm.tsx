@@ -10,7 +10,7 @@ import { useBackend } from "../lib/backendContext";
 import type { IpcError } from "../lib/ipc";
 import { ageFromIso, fr, fullName } from "../lib/format";
 import { registerFlusher } from "../lib/pendingSaves";
-import { CASELOAD_HREF, useDocumentTitle } from "../lib/route";
+import { CASELOAD_HREF, followUpHref, useDocumentTitle } from "../lib/route";
 
 /** Text is saved this long after the last keystroke; checkboxes and selects at once. */
 export const AUTOSAVE_DELAY_MS = 500;
@@ -390,6 +390,15 @@ export function PersonForm({ id }: { id: string }) {
         </form>
       )}
       {drafts ? <PersonDiagnostics personId={id} /> : null}
+      {drafts ? (
+        <section className="card section person-followup" aria-labelledby="person-followup-title">
+          <h2 id="person-followup-title">Suivi</h2>
+          <p>Entretiens, étapes du parcours, contrats, changements de situation et décisions des groupes de suivi, dans une chronologie.</p>
+          <a href={followUpHref(id)} className="button button--primary" data-testid="open-followup">
+            Ouvrir le suivi
+          </a>
+        </section>
+      ) : null}
       {drafts ? <PersonSharing personId={id} /> : null}
       {drafts && person ? <PersonDeletion personId={id} name={fullName(person) || "cette personne"} /> : null}
     </div>

@@ -11,7 +11,9 @@ import type { PersonSummary } from "../bindings/PersonSummary";
 import type { Profile } from "../bindings/Profile";
 import type { RsaStatus } from "../bindings/RsaStatus";
 import type { Diagnostic } from "../bindings/Diagnostic";
+import type { DiagnosticSummary } from "../bindings/DiagnosticSummary";
 import { createDiagnosticStore } from "./fakeDiagnostics";
+import { createFollowUpStore, type FakeFollowUp, type FakeFollowUpSeed } from "./fakeFollowUp";
 import { createFakeSync, type FakeSync, type FakeSyncSeed } from "./fakeSync";
 
 export interface FakeSeed {
@@ -27,6 +29,8 @@ export interface FakeSeed {
   printerAvailable?: boolean;
   /** Enrolment, sync and conflicts (see fakeSync.ts). Default: not enrolled, online. */
   sync?: FakeSyncSeed;
+  /** Follow-up files (by the person's last name). */
+  followUp?: FakeFollowUpSeed;
 }
 
 export interface FakeBackend {
@@ -38,6 +42,8 @@ export interface FakeBackend {
   calls: { cmd: string; args: unknown }[];
   /** Test hooks for sync: go offline, drive progress, add conflicts, revoke the laptop. */
   sync: FakeSync;
+  /** Follow-up files, review meetings and the status review's exports. */
+  followUp: FakeFollowUp;
 }
 
 const NNBSP = "\u202f";
@@ -184,6 +190,8 @@ export function createFakeBackend(seed: FakeSeed = {}): FakeBackend {
     wipe: () => {
       fake.persons.clear();
       fake.diagnostics.clear();
+      fake.followUp.files.clear();
+      fake.followUp.meetings.clear();
       fake.profile = null;
       fake.state = "first_run";
     },
@@ -204,6 +212,7 @@ export function createFakeBackend(seed: FakeSeed = {}): FakeBackend {
       return answer;
     },
     sync: syncPart.sync,
+    followUp: undefined as unknown as FakeFollowUp,
   };
   for (const p of seed.persons ?? []) {
     const person = blankPerson(p);
@@ -223,6 +232,16 @@ export function createFakeBackend(seed: FakeSeed = {}): FakeBackend {
     printerAvailable: seed.printerAvailable,
   });
   fake.diagnostics = diagnosticStore.diagnostics;
+
+  const followUpStore = createFollowUpStore(seed.followUp ?? {}, {
+    requireUnlocked,
+    persons: () => fake.persons,
+    diagnostics: () => fake.diagnostics,
+    listDiagnostics: (personId) => diagnosticStore.dispatch("list_diagnostics", { personId }) as DiagnosticSummary[],
+    newId,
+    today,
+  });
+  fake.followUp = followUpStore.followUp;
 
   function dispatch(cmd: string, args: Record<string, unknown>): unknown {
     switch (cmd) {
@@ -361,7 +380,9 @@ export function createFakeBackend(seed: FakeSeed = {}): FakeBackend {
       }
       default: {
         const synced = syncPart.dispatch(cmd, args);
-        return synced ? synced.value : diagnosticStore.dispatch(cmd, args);
+        if (synced) return synced.value;
+        const followed = followUpStore.dispatch(cmd, args);
+        return followed ? followed.value : diagnosticStore.dispatch(cmd, args);
       }
     }
   }
