@@ -112,13 +112,14 @@ fn edits_persist_across_reopen_with_one_outbox_row_each() {
     let f = file.follow_up(person).unwrap();
     assert_eq!(f.steps.len(), 1);
     assert_eq!(f.steps[0].provider, "Habitat et Humanisme");
+    let s = |t: &str| t.to_string();
     assert_eq!(
         outbox_rows(&path),
         [
-            ("followup".into(), "add_step".into(), format!("step/{step}")),
+            (s("followup"), s("add_step"), format!("step/{step}")),
             (
-                "followup".into(),
-                "set_step_text".into(),
+                s("followup"),
+                s("set_step_text"),
                 format!("step/{step}/provider")
             ),
         ]
