@@ -31,6 +31,14 @@ const COMMANDS: &[&str] = &[
     "share_person",
     "list_shares",
     "withdraw_share",
+    "get_follow_up",
+    "edit_follow_up",
+    "plan_to_steps",
+    "status_review",
+    "save_status_review",
+    "list_meetings",
+    "create_meeting",
+    "edit_meeting",
 ];
 
 fn main() {

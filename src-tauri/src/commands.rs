@@ -3,15 +3,19 @@
 
 use std::sync::Arc;
 
+use chrono::NaiveDate;
 use tandem_domain::diagnostic::{
     Diagnostic, DiagnosticEdit, DiagnosticSummary, Referentiel, RomeMatch,
 };
+use tandem_domain::followup::group::ReviewMeeting;
+use tandem_domain::followup::{FollowUpEdit, MeetingEdit, ReviewSettings, StatusReview};
 use tandem_domain::{NewPerson, NewProfile, Person, PersonField, PersonList, Profile};
 use tauri::State;
 use uuid::Uuid;
 
 use crate::core::{AppCore, AppState, Audience};
 use crate::error::{AppError, IpcError};
+use crate::followup_view::{FollowUpView, ReviewExportFormat, ReviewScope};
 use crate::sync_view::{ConflictView, RefusedChangeView, ShareView, StructureView, SyncStatus};
 
 type Core<'a> = State<'a, Arc<AppCore>>;
@@ -262,4 +266,97 @@ pub async fn withdraw_share(
     core.withdraw_share(person_id, structure_id)
         .await
         .map_err(IpcError::from)
+}
+
+#[tauri::command]
+pub async fn get_follow_up(core: Core<'_>, person_id: Uuid) -> Result<FollowUpView, IpcError> {
+    blocking(&core, move |c| c.get_follow_up(person_id)).await
+}
+
+#[tauri::command]
+pub async fn edit_follow_up(
+    core: Core<'_>,
+    person_id: Uuid,
+    edit: FollowUpEdit,
+) -> Result<FollowUpView, IpcError> {
+    blocking(&core, move |c| c.edit_follow_up(person_id, &edit)).await
+}
+
+#[tauri::command]
+pub async fn plan_to_steps(
+    core: Core<'_>,
+    person_id: Uuid,
+    diagnostic_id: Uuid,
+) -> Result<FollowUpView, IpcError> {
+    blocking(&core, move |c| c.plan_to_steps(person_id, diagnostic_id)).await
+}
+
+#[tauri::command]
+pub async fn status_review(
+    core: Core<'_>,
+    settings: ReviewSettings,
+    scope: ReviewScope,
+) -> Result<StatusReview, IpcError> {
+    blocking(&core, move |c| c.status_review(settings, scope)).await
+}
+
+/// Builds the export first (a refused setting never opens the dialog), asks where to save it
+/// (the system's dialog, opened from Rust), then writes it there. Returns the chosen file
+/// name, or `None` when the caseworker cancelled.
+#[tauri::command]
+pub async fn save_status_review(
+    app: tauri::AppHandle,
+    core: Core<'_>,
+    settings: ReviewSettings,
+    scope: ReviewScope,
+    format: ReviewExportFormat,
+) -> Result<Option<String>, IpcError> {
+    use tauri_plugin_dialog::DialogExt;
+    let (name, bytes) = blocking(&core, move |c| {
+        c.status_review_export(settings, scope, format)
+    })
+    .await?;
+    let (filter, extension) = match format {
+        ReviewExportFormat::Csv => ("CSV (tableur)", "csv"),
+        ReviewExportFormat::Pdf => ("PDF", "pdf"),
+    };
+    let chosen = tauri::async_runtime::spawn_blocking(move || {
+        app.dialog()
+            .file()
+            .set_title("Enregistrer le point de situation")
+            .set_file_name(name)
+            .add_filter(filter, &[extension])
+            .blocking_save_file()
+    })
+    .await
+    .ok()
+    .flatten();
+    let Some(path) = chosen.and_then(|p| p.into_path().ok()) else {
+        return Ok(None);
+    };
+    let shown = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    blocking(&core, move |c| c.save_export(&path, &bytes)).await?;
+    Ok(Some(shown))
+}
+
+#[tauri::command]
+pub async fn list_meetings(core: Core<'_>) -> Result<Vec<ReviewMeeting>, IpcError> {
+    blocking(&core, |c| c.list_meetings()).await
+}
+
+#[tauri::command]
+pub async fn create_meeting(core: Core<'_>, date: NaiveDate) -> Result<ReviewMeeting, IpcError> {
+    blocking(&core, move |c| c.create_meeting(date)).await
+}
+
+#[tauri::command]
+pub async fn edit_meeting(
+    core: Core<'_>,
+    meeting_id: Uuid,
+    edit: MeetingEdit,
+) -> Result<ReviewMeeting, IpcError> {
+    blocking(&core, move |c| c.edit_meeting(meeting_id, &edit)).await
 }

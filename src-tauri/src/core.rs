@@ -22,6 +22,7 @@ use crate::error::AppError;
 use crate::paths::{self, Paths};
 use crate::printing::Printer;
 
+mod followup;
 mod sync;
 pub use sync::{normalise_code, normalise_server_url, run_worker};
 

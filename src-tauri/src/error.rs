@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use tandem_domain::diagnostic_rules::DiagnosticError;
+use tandem_domain::followup::{FollowUpError, MeetingError};
 use tandem_keys::KeyError;
 
 use crate::printing::PrintJobError;
@@ -104,6 +105,61 @@ fn diagnostic_code(e: &DiagnosticError) -> ErrorCode {
     }
 }
 
+fn follow_up_code(e: &FollowUpError) -> ErrorCode {
+    match e {
+        FollowUpError::Unknown(_) => ErrorCode::NotFound,
+        FollowUpError::Validation(_)
+        | FollowUpError::EndBeforeStart { .. }
+        | FollowUpError::UnknownCafReason(_) => ErrorCode::Validation,
+    }
+}
+
+fn meeting_code(e: &MeetingError) -> ErrorCode {
+    match e {
+        MeetingError::NotOnAgenda => ErrorCode::NotFound,
+        MeetingError::AlreadyDecided | MeetingError::NoDecision => ErrorCode::Validation,
+        MeetingError::Invalid(e) => follow_up_code(e),
+    }
+}
+
+/// The follow-up error inside a store error, if any (a meeting's decision carries one too).
+fn follow_up_error(e: &StoreError) -> Option<&FollowUpError> {
+    match e {
+        StoreError::FollowUp(e) | StoreError::Meeting(MeetingError::Invalid(e)) => Some(e),
+        _ => None,
+    }
+}
+
+fn follow_up_message(e: &FollowUpError) -> String {
+    match e {
+        FollowUpError::Validation(v) => v.message(),
+        FollowUpError::Unknown(what) => {
+            format!("Cet élément ({what}) n’est pas (ou plus) dans le suivi de la personne.")
+        }
+        FollowUpError::EndBeforeStart {
+            field: "next_review",
+        } => "La prochaine revue doit avoir lieu après la réunion.".into(),
+        FollowUpError::EndBeforeStart {
+            field: "objective_closed_on",
+        } => "Un objectif ne peut pas être clos avant d’avoir été ouvert.".into(),
+        FollowUpError::EndBeforeStart { .. } => {
+            "La date de fin doit suivre la date de début.".into()
+        }
+        FollowUpError::UnknownCafReason(_) => {
+            "Ce motif CAF n’existe pas pour ce statut du RSA : choisissez-le dans la liste.".into()
+        }
+    }
+}
+
+fn follow_up_field(e: &FollowUpError) -> Option<String> {
+    match e {
+        FollowUpError::Validation(v) => Some(v.field.to_string()),
+        FollowUpError::EndBeforeStart { field } => Some((*field).to_string()),
+        FollowUpError::UnknownCafReason(_) => Some("reason_code".into()),
+        FollowUpError::Unknown(_) => None,
+    }
+}
+
 impl AppError {
     pub fn code(&self) -> ErrorCode {
         match self {
@@ -124,6 +180,8 @@ impl AppError {
                 }
                 StoreError::DraftExists | StoreError::VersionExists => ErrorCode::DraftExists,
                 StoreError::Diagnostic(e) => diagnostic_code(e),
+                StoreError::FollowUp(e) => follow_up_code(e),
+                StoreError::Meeting(e) => meeting_code(e),
                 StoreError::Io(_) | StoreError::Sqlite(_) | StoreError::NotEnrolled => {
                     ErrorCode::Internal
                 }
@@ -161,6 +219,25 @@ impl AppError {
 
     /// The sentence the caseworker reads. Plain French, says what happened and what to do.
     pub fn message(&self) -> String {
+        if let AppError::Store(store) = self {
+            if let Some(e) = follow_up_error(store) {
+                return follow_up_message(e);
+            }
+            match store {
+                StoreError::Meeting(MeetingError::NotOnAgenda) => {
+                    return "Cette personne n’est pas à l’ordre du jour de cette réunion.".into()
+                }
+                StoreError::Meeting(MeetingError::AlreadyDecided) => {
+                    return "Une décision est déjà enregistrée : la réunion ne peut plus être \
+                         déplacée, ni ce cas retiré de l’ordre du jour."
+                        .into()
+                }
+                StoreError::Meeting(MeetingError::NoDecision) => {
+                    return "Aucune décision n’est encore enregistrée pour cette personne.".into()
+                }
+                _ => {}
+            }
+        }
         match self {
             AppError::Validation(e) | AppError::Store(StoreError::Validation(e)) => e.message(),
             AppError::Diagnostic(DiagnosticError::Validation(e))
@@ -250,6 +327,16 @@ impl AppError {
     }
 
     fn field(&self) -> Option<String> {
+        if let AppError::Store(store) = self {
+            if let Some(e) = follow_up_error(store) {
+                return follow_up_field(e);
+            }
+            if let StoreError::Meeting(MeetingError::AlreadyDecided | MeetingError::NoDecision) =
+                store
+            {
+                return Some("decision".into());
+            }
+        }
         match self {
             AppError::Validation(e)
             | AppError::Store(StoreError::Validation(e))

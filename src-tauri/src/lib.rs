@@ -70,6 +70,14 @@ pub fn run() {
             commands::share_person,
             commands::list_shares,
             commands::withdraw_share,
+            commands::get_follow_up,
+            commands::edit_follow_up,
+            commands::plan_to_steps,
+            commands::status_review,
+            commands::save_status_review,
+            commands::list_meetings,
+            commands::create_meeting,
+            commands::edit_meeting,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

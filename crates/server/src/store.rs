@@ -8,7 +8,8 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use tandem_sync::{
     register_key, Change, Cursor, EnrolResponse, FollowUpRequest, Hlc, MutationResult, Outcome,
-    PullResponse, RefusalReason, Register, Versioned, ENTITY_DIAGNOSTIC, ENTITY_PERSON,
+    PullResponse, RefusalReason, Register, Versioned, ENTITY_DIAGNOSTIC, ENTITY_FOLLOWUP,
+    ENTITY_PERSON,
 };
 use uuid::Uuid;
 
@@ -894,11 +895,17 @@ fn apply_change(
             version: row.int(0)? as u64,
         });
     }
-    if change.entity != ENTITY_PERSON && change.entity != ENTITY_DIAGNOSTIC {
+    if change.entity != ENTITY_PERSON
+        && change.entity != ENTITY_DIAGNOSTIC
+        && change.entity != ENTITY_FOLLOWUP
+    {
         return refused(RefusalReason::Invalid);
     }
     let tombstone = change.entity == ENTITY_PERSON && change.field == DELETED_FIELD;
-    if change.entity == ENTITY_PERSON && change.record_id != change.person_id
+    // A person's record and their follow-up file are both keyed by the person's id: the access
+    // rules below (follow-up group with consent) are the person's own.
+    let keyed_by_person = change.entity == ENTITY_PERSON || change.entity == ENTITY_FOLLOWUP;
+    if keyed_by_person && change.record_id != change.person_id
         || tombstone && change.value != serde_json::Value::Bool(true)
     {
         return refused(RefusalReason::Invalid);

@@ -1,7 +1,8 @@
 //! Seeded random simulation: 2–8 laptops (in-process, each a map of registers and an outbox)
-//! and one real server on loopback. Random creates, edits, notes, consent changes, deletions
-//! (tombstones), erasures, replays and sync schedules; after everyone syncs, every laptop's
-//! visible data equals the server's for its scope. Runs on SQLite and on PostgreSQL.
+//! and one real server on loopback. Random creates, edits, notes, follow-up edits, consent
+//! changes, deletions (tombstones), erasures, replays and sync schedules; after everyone syncs,
+//! every laptop's visible data equals the server's for its scope. Runs on SQLite and on
+//! PostgreSQL.
 //! `TANDEM_SYNC_CASES` sets the number of cases (default 200), `TANDEM_SYNC_SEED` the first
 //! seed.
 
@@ -222,6 +223,21 @@ async fn run_case(backend: Backend, seed: u64) -> Result<(usize, usize, usize), 
                 let field = *fields.choose(&mut rng).unwrap();
                 let base = laptop.base(person, field);
                 let c = change(&laptop.dev, person, field, json!(rng.random::<u16>()), base);
+                laptop.pending.push(c);
+            }
+            5 if !known.is_empty() && rng.random_bool(0.5) => {
+                // A follow-up edit: every laptop renames one of the same two steps, so some
+                // of them compete in a register and some do not.
+                let person = *known.choose(&mut rng).unwrap();
+                let step = Uuid::from_u128(rng.random_range(1..=2));
+                let edit = json!({"kind": "set_step_text", "id": step, "field": "label",
+                                  "value": format!("s{}", rng.random::<u16>())});
+                let mut c = change(&laptop.dev, person, "set_step_text", edit, None);
+                c.entity = tandem_sync::ENTITY_FOLLOWUP.into();
+                c.base_version = laptop
+                    .registers
+                    .get(&key_of(&c))
+                    .and_then(Register::latest_version);
                 laptop.pending.push(c);
             }
             5 if !known.is_empty() => {

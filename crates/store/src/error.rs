@@ -2,6 +2,7 @@
 
 use rusqlite::ErrorCode;
 use tandem_domain::diagnostic_rules::DiagnosticError;
+use tandem_domain::followup::{FollowUpError, MeetingError};
 use tandem_domain::ValidationError;
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,12 @@ pub enum StoreError {
     /// A person with a finalised diagnostic keeps their file: it cannot be deleted.
     #[error("this person has a finalised diagnostic; their file cannot be deleted")]
     HasFinalisedDiagnostic,
+    /// The follow-up rules refused the edit; nothing was written.
+    #[error("{0}")]
+    FollowUp(#[from] FollowUpError),
+    /// The review-group rules refused the meeting edit; nothing was written.
+    #[error("{0}")]
+    Meeting(#[from] MeetingError),
     /// Sync was asked for before the laptop was enrolled with a territory server.
     #[error("this case file is not enrolled with a territory server")]
     NotEnrolled,
@@ -57,6 +64,12 @@ impl StoreError {
             StoreError::DraftExists => "draft_exists",
             StoreError::VersionExists => "version_exists",
             StoreError::Diagnostic(_) => "diagnostic_rejected",
+            StoreError::FollowUp(e) | StoreError::Meeting(MeetingError::Invalid(e)) => match e {
+                FollowUpError::Unknown(_) => "not_found",
+                _ => "validation",
+            },
+            StoreError::Meeting(MeetingError::NotOnAgenda) => "not_found",
+            StoreError::Meeting(_) => "validation",
             StoreError::NotEnrolled => "not_enrolled",
             StoreError::Io(_) => "io",
             StoreError::Sqlite(_) => "internal",

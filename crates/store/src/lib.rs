@@ -6,6 +6,7 @@
 mod connection;
 mod diagnostics;
 mod error;
+mod followup;
 mod migrations;
 mod outbox;
 mod person_rows;
@@ -22,6 +23,7 @@ use tandem_domain::{NewPerson, Person, PersonField, PersonList, Profile, Role};
 use uuid::Uuid;
 
 pub use error::StoreError;
+pub use followup::{ReviewEntry, ReviewSelection};
 pub use sync::{
     ConflictValue, OpenConflict, PageReport, PushReport, RefusedChange, SyncCounts, SyncState,
 };

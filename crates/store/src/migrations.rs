@@ -23,10 +23,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: V3,
     },
+    Migration {
+        version: 4,
+        sql: V4,
+    },
 ];
 
 /// The version a file has after all of [`MIGRATIONS`]; files with a higher one are refused.
-pub(crate) const SCHEMA_VERSION: u32 = 3;
+pub(crate) const SCHEMA_VERSION: u32 = 4;
 
 const V1: &str = "
 CREATE TABLE profile (
@@ -182,6 +186,32 @@ CREATE TRIGGER diagnostics_finalised_no_delete BEFORE DELETE ON diagnostics
 BEGIN
     SELECT RAISE(ABORT, 'finalised');
 END;
+";
+
+/// Follow-up (issue 6).
+///
+/// - `followup`: one file per person, the whole `FollowUp` as JSON in `body`. `referent` repeats
+///   the current referent's name (latest `ReferentChanged`), so the caseload's status review
+///   selects its persons without parsing every body.
+/// - `review_meetings`: review-group meetings, on this laptop only (they span several persons;
+///   each decision syncs through the person's file). `body` is the whole `ReviewMeeting`.
+const V4: &str = "
+CREATE TABLE followup (
+    person_id  TEXT PRIMARY KEY NOT NULL REFERENCES person (id),
+    referent   TEXT,
+    updated_at TEXT NOT NULL,
+    body       TEXT NOT NULL
+);
+
+CREATE INDEX followup_by_referent ON followup (referent);
+
+CREATE TABLE review_meetings (
+    id   TEXT PRIMARY KEY NOT NULL,
+    date TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+
+CREATE INDEX review_meetings_by_date ON review_meetings (date);
 ";
 
 pub(crate) fn user_version(conn: &Connection) -> Result<u32, StoreError> {

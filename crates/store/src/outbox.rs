@@ -14,6 +14,7 @@ use crate::person_rows::timestamp;
 
 pub(crate) const PERSON: &str = "person";
 pub(crate) const DIAGNOSTIC: &str = "diagnostic";
+pub(crate) const FOLLOWUP: &str = tandem_sync::ENTITY_FOLLOWUP;
 
 // Row states (column `state`): `pending` (to push); `refused` (kept with the server's reason
 // in `refusal`; `clock_ahead` ones are re-stamped and resent); `acked` (accepted by the server,

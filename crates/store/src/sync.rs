@@ -12,6 +12,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, TransactionBehavior};
 use tandem_domain::diagnostic::{Diagnostic, DiagnosticEdit};
 use tandem_domain::diagnostic_rules::{self as rules, EditContext};
+use tandem_domain::followup::{self, FollowUp, FollowUpContext, FollowUpEdit, FollowUpError};
 use tandem_domain::rome::RomeIndex;
 use tandem_domain::{referentiel, FieldValue, Person, PersonField, RsaStatus};
 use tandem_sync::{
@@ -437,7 +438,8 @@ impl CaseFile {
         })
     }
 
-    /// Erases every person, diagnostic, pending change and sync record of the case file (a
+    /// Erases every person, diagnostic, follow-up file, review meeting, pending change and sync
+    /// record of the case file (a
     /// revoked device). The profile stays; the app deletes the file itself when it can.
     pub fn wipe_synced_data(&mut self) -> Result<(), StoreError> {
         let tx = self
@@ -447,6 +449,8 @@ impl CaseFile {
             "INSERT OR IGNORE INTO sync_purge (person_id) SELECT DISTINCT person_id FROM diagnostics;
              DELETE FROM diagnostics;
              DELETE FROM sync_purge;
+             DELETE FROM followup;
+             DELETE FROM review_meetings;
              DELETE FROM person;
              DELETE FROM outbox;
              DELETE FROM sync_register;
@@ -512,6 +516,7 @@ pub(crate) fn purge_person(conn: &Connection, person: Uuid) -> Result<(), StoreE
         .execute([&id])?;
     conn.prepare_cached("DELETE FROM sync_purge WHERE person_id = ?1")?
         .execute([&id])?;
+    crate::followup::purge_person(conn, person)?;
     conn.prepare_cached("DELETE FROM sync_register WHERE person_id = ?1")?
         .execute([&id])?;
     conn.prepare_cached("DELETE FROM outbox WHERE person_id = ?1")?
@@ -555,6 +560,8 @@ struct Apply<'c> {
     has_outbox: bool,
     persons: HashMap<Uuid, (Person, bool)>,
     diagnostics: HashMap<Uuid, (Diagnostic, bool)>,
+    /// Follow-up files by person.
+    followups: HashMap<Uuid, (FollowUp, bool)>,
     registers: HashMap<(Uuid, String), RegisterState>,
     /// Per person seen in this page: whether the case file held nothing of them before it
     /// (no row, no register). Their registers are all new: no lookups (the first sync).
@@ -570,6 +577,7 @@ impl<'c> Apply<'c> {
             has_outbox,
             persons: HashMap::new(),
             diagnostics: HashMap::new(),
+            followups: HashMap::new(),
             registers: HashMap::new(),
             fresh: HashMap::new(),
             order: Vec::new(),
@@ -751,6 +759,9 @@ impl<'c> Apply<'c> {
             person.1 = true;
             return Ok(());
         }
+        if c.entity == tandem_sync::ENTITY_FOLLOWUP {
+            return self.show_follow_up(v, at);
+        }
         if c.entity != tandem_sync::ENTITY_DIAGNOSTIC {
             return Ok(());
         }
@@ -778,6 +789,54 @@ impl<'c> Apply<'c> {
             Err(e) => log::warn!("pulled diagnostic edit not applicable here: {e:?}"),
         }
         Ok(())
+    }
+
+    /// Applies a pulled follow-up edit to the person's file (kept in the working set, written
+    /// once by `flush`). An edit the rules refuse here stays in its register, not shown.
+    fn show_follow_up(&mut self, v: &Versioned, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let c = &v.change;
+        if c.record_id != c.person_id {
+            log::warn!("pulled follow-up edit not keyed by its person ignored");
+            return Ok(());
+        }
+        let Ok(edit) = serde_json::from_value::<FollowUpEdit>(c.value.clone()) else {
+            log::warn!("pulled follow-up edit of an unknown kind ignored");
+            return Ok(());
+        };
+        // The author's laptop checked dates against its own day; its day may be ahead of UTC.
+        let ctx = FollowUpContext {
+            today: at.date_naive().succ_opt().unwrap_or(chrono::NaiveDate::MAX),
+        };
+        let entry = self.follow_up_file(c.person_id, at)?;
+        let mut updated = entry.0.clone();
+        match followup::apply(&mut updated, &edit, ctx) {
+            Ok(()) => {
+                if updated != entry.0 {
+                    entry.0 = updated;
+                    entry.1 = true;
+                }
+            }
+            Err(e) => log::warn!(
+                "pulled follow-up edit not applicable here: {}",
+                follow_up_refusal(&e)
+            ),
+        }
+        Ok(())
+    }
+
+    fn follow_up_file(
+        &mut self,
+        person: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<&mut (FollowUp, bool), StoreError> {
+        if !self.followups.contains_key(&person) {
+            // The file belongs to a person row (foreign key): a blank one if none yet.
+            self.person(person, at)?;
+            let file = crate::followup::load_follow_up(self.conn, person)?
+                .unwrap_or_else(|| FollowUp::new(person));
+            self.followups.insert(person, (file, false));
+        }
+        Ok(self.followups.get_mut(&person).expect("inserted above"))
     }
 
     /// The person in the working set, created blank when a change arrives for an unknown one.
@@ -868,6 +927,7 @@ impl<'c> Apply<'c> {
             conn,
             persons,
             diagnostics,
+            followups,
             registers,
             ..
         } = self;
@@ -879,6 +939,10 @@ impl<'c> Apply<'c> {
         }
         for (d, _) in diagnostics.values().filter(|(_, dirty)| *dirty) {
             crate::diagnostics::update_row(conn, d)?;
+        }
+        let now = Utc::now();
+        for (file, _) in followups.values().filter(|(_, dirty)| *dirty) {
+            crate::followup::write_follow_up(conn, file, now)?;
         }
         let mut stmt = conn.prepare_cached(
             "INSERT INTO sync_register (record_id, register, person_id, entity, version, shown,
@@ -910,6 +974,17 @@ impl<'c> Apply<'c> {
             ])?;
         }
         Ok(())
+    }
+}
+
+/// Why a pulled follow-up edit was refused, without any of its content (no personal data in
+/// the log: validation messages name fields only, `UnknownCafReason` would carry the code).
+fn follow_up_refusal(e: &FollowUpError) -> String {
+    match e {
+        FollowUpError::Validation(v) => format!("invalid {}", v.field),
+        FollowUpError::Unknown(what) => format!("unknown {what}"),
+        FollowUpError::EndBeforeStart { field } => format!("{field} before its start"),
+        FollowUpError::UnknownCafReason(_) => "unknown CAF reason code".into(),
     }
 }
 

@@ -28,6 +28,9 @@ pub const PROTOCOL_HEADER: &str = "tandem-protocol";
 /// The record types a change may target.
 pub const ENTITY_PERSON: &str = "person";
 pub const ENTITY_DIAGNOSTIC: &str = "diagnostic";
+/// A person's follow-up file (objectives, steps, interviews, …): one record per person, whose
+/// `record_id` is the person's id; each change is one `FollowUpEdit`.
+pub const ENTITY_FOLLOWUP: &str = "followup";
 
 /// The person field whose value `true` is the tombstone: the person leaves every structure's
 /// scope and later changes to them are refused.

@@ -48,6 +48,9 @@ pub fn register_key(
     value: &serde_json::Value,
     mutation: Uuid,
 ) -> String {
+    if entity == crate::ENTITY_FOLLOWUP {
+        return followup_register(field, value, mutation);
+    }
     if entity != crate::ENTITY_DIAGNOSTIC {
         return field.to_string();
     }
@@ -75,6 +78,42 @@ pub fn register_key(
             _ => format!("{field}/{mutation}"),
         },
         "sign_off" | "withdraw_sign_off" => keyed("sign_off", "signer", ""),
+        _ => format!("{field}/{mutation}"),
+    }
+}
+
+/// The register of a follow-up edit (entity `followup`, journalled under its kind with the whole
+/// `FollowUpEdit` as value): keyed by what it targets, so that independent edits (two steps, the
+/// label and the status of one step, two interviews) never compete, while two laptops setting
+/// the same field of the same step do. Adding an element is a register of its own (`step/<id>`):
+/// a retried add carries the same id and lands in the same register. A review group's decision is
+/// keyed by its meeting: a corrected minute replaces the earlier one. Every key has a `/`, so it
+/// never meets a person field's register (same record id: the person's).
+fn followup_register(field: &str, value: &serde_json::Value, mutation: Uuid) -> String {
+    let text = |name: &str| value.get(name).and_then(serde_json::Value::as_str);
+    let keyed = |prefix: &str, name: &str, suffix: &str| match text(name) {
+        Some(id) => format!("{prefix}/{id}{suffix}"),
+        None => format!("{field}/{mutation}"),
+    };
+    match field {
+        "add_objective" => keyed("objective", "id", ""),
+        "set_objective_status" => keyed("objective", "id", "/status"),
+        "add_step" => keyed("step", "id", ""),
+        "set_step_text" => match (text("id"), text("field")) {
+            (Some(id), Some(f)) => format!("step/{id}/{f}"),
+            _ => format!("{field}/{mutation}"),
+        },
+        "set_step_status" => keyed("step", "id", "/status"),
+        "set_step_planned_dates" => keyed("step", "id", "/planned"),
+        "set_step_actual_dates" => keyed("step", "id", "/actual"),
+        "record_interview" => keyed("interview", "id", ""),
+        "set_interview_attended" => keyed("interview", "id", "/attended"),
+        "add_contract" => keyed("contract", "id", ""),
+        "set_contract_end" => keyed("contract", "id", "/end"),
+        "set_contract_objectives" => keyed("contract", "id", "/objectives"),
+        "record_status_event" => keyed("status_event", "id", ""),
+        "record_orientation" => keyed("orientation", "id", ""),
+        "record_review_decision" => keyed("review_decision", "meeting_id", ""),
         _ => format!("{field}/{mutation}"),
     }
 }
@@ -297,6 +336,47 @@ mod tests {
         assert_eq!(
             register_key("person", "phone", &serde_json::json!("06"), m),
             "phone"
+        );
+    }
+
+    #[test]
+    fn followup_edits_compete_only_on_the_same_target() {
+        let step = Uuid::from_u128(7);
+        let other = Uuid::from_u128(8);
+        let m = Uuid::from_u128(9);
+        let key = |field: &str, value: serde_json::Value| {
+            register_key(crate::ENTITY_FOLLOWUP, field, &value, m)
+        };
+        let label = |id: Uuid| {
+            key(
+                "set_step_text",
+                serde_json::json!({"kind": "set_step_text", "id": id, "field": "label", "value": "v"}),
+            )
+        };
+        assert_eq!(label(step), format!("step/{step}/label"));
+        assert_eq!(label(step), label(step), "same step field: they compete");
+        assert_ne!(label(step), label(other));
+        assert_ne!(
+            label(step),
+            key(
+                "set_step_status",
+                serde_json::json!({"kind": "set_step_status", "id": step, "status": "done"})
+            )
+        );
+        assert_eq!(
+            key(
+                "record_review_decision",
+                serde_json::json!({"kind": "record_review_decision", "meeting_id": other})
+            ),
+            format!("review_decision/{other}")
+        );
+        assert_eq!(
+            key("record_interview", serde_json::json!({"id": step})),
+            format!("interview/{step}")
+        );
+        assert_eq!(
+            key("something_new", serde_json::json!({})),
+            format!("something_new/{m}")
         );
     }
 

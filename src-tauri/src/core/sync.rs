@@ -592,6 +592,37 @@ fn diagnostic_register_label(register: &str) -> String {
     }
 }
 
+/// What a follow-up register is about (`tandem_sync::register_key`: `step/<id>/label`, …).
+fn followup_register_label(register: &str) -> String {
+    let mut parts = register.split('/');
+    let head = parts.next().unwrap_or_default();
+    let what = parts.nth(1).unwrap_or_default();
+    let element = match head {
+        "objective" => "objectif",
+        "step" => "étape",
+        "interview" => "entretien",
+        "contract" => "contrat d’engagement",
+        "status_event" => "changement de situation",
+        "orientation" => "orientation",
+        "review_decision" => "décision du groupe de suivi",
+        _ => "élément",
+    };
+    let detail = match what {
+        "" => "",
+        "status" => " (statut)",
+        "label" => " (intitulé)",
+        "provider" => " (prestataire)",
+        "outcome" => " (résultat)",
+        "planned" => " (dates prévues)",
+        "actual" => " (dates réelles)",
+        "attended" => " (présence)",
+        "end" => " (date de fin)",
+        "objectives" => " (objectifs)",
+        _ => "",
+    };
+    format!("Suivi : {element}{detail}")
+}
+
 /// A value as the caseworker reads it.
 fn display_value(value: &serde_json::Value) -> String {
     use serde_json::Value;
@@ -636,6 +667,8 @@ fn record_and_field(
 ) -> (String, String) {
     if entity == tandem_sync::ENTITY_PERSON {
         ("Fiche de la personne".to_string(), person_field_label(field))
+    } else if entity == tandem_sync::ENTITY_FOLLOWUP {
+        ("Suivi du parcours".to_string(), followup_register_label(register))
     } else {
         let record = match s.case_file.diagnostic(record_id) {
             Ok(d) => match d.date {
