@@ -61,6 +61,7 @@ impl StoreError {
             StoreError::NotFound => "not_found",
             StoreError::Validation(_) => "validation",
             StoreError::Finalised => "finalised",
+            StoreError::HasFinalisedDiagnostic => "has_finalised_diagnostic",
             StoreError::DraftExists => "draft_exists",
             StoreError::VersionExists => "version_exists",
             StoreError::Diagnostic(_) => "diagnostic_rejected",

@@ -53,7 +53,7 @@ struct Live {
 #[derive(Default)]
 pub(crate) struct SyncRuntime {
     live: Mutex<Live>,
-    wake: tokio::sync::Notify,
+    pub(super) wake: tokio::sync::Notify,
     /// Set when the server revoked this laptop and its case file was erased; cleared when a new
     /// profile is created. Every command but `app_state` and `create_profile` answers
     /// `device_revoked` meanwhile, so whatever screen is open learns it.

@@ -3,4 +3,4 @@
 /**
  * Stable error codes, shared with the UI through the generated bindings.
  */
-export type ErrorCode = "validation" | "not_found" | "locked" | "no_profile" | "profile_exists" | "wrong_passphrase" | "keychain_unavailable" | "wrapped_key_damaged" | "cannot_decrypt" | "damaged" | "newer_schema" | "finalised" | "not_ready" | "draft_exists" | "print_failed" | "not_enrolled" | "offline" | "invalid_code" | "device_revoked" | "upgrade_required" | "sync_failed" | "internal";
+export type ErrorCode = "validation" | "not_found" | "locked" | "no_profile" | "profile_exists" | "wrong_passphrase" | "keychain_unavailable" | "wrapped_key_damaged" | "cannot_decrypt" | "damaged" | "newer_schema" | "finalised" | "not_ready" | "draft_exists" | "print_failed" | "not_enrolled" | "offline" | "invalid_code" | "device_revoked" | "upgrade_required" | "sync_failed" | "not_on_server" | "internal";

@@ -3,4 +3,8 @@
 /**
  * A structure of the territory the person may agree to share their file with.
  */
-export type StructureView = { id: string, name: string, kind: string, };
+export type StructureView = { id: string, name: string, kind: string, 
+/**
+ * « Mission locale », « CCAS / CIAS »…; empty for a kind this build does not know.
+ */
+kind_label: string, };
