@@ -586,7 +586,10 @@ impl Store {
         };
         let limit = limit.unwrap_or(DEFAULT_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
         let social = device.role == Role::Social;
-        // e = max(seq, granted_seq), spelt as a CASE that both engines accept.
+        // e = max(seq, granted_seq), spelt as a CASE that both engines accept. `e > after_e` needs
+        // `seq >= after_e` unless access was granted since: said outright, so that only the new
+        // part of each person's journal is read (changes_by_person's seq range), not the
+        // structure's whole history.
         let sql = format!(
             "SELECT CASE WHEN f.granted_seq > c.seq THEN f.granted_seq ELSE c.seq END AS e,
                     (?4 = 1 OR f.share_social_notes = 1) AS may_read_social, {JOURNAL_COLUMNS}
@@ -596,6 +599,8 @@ impl Store {
              LEFT JOIN notes n ON n.note_id = c.note_id
              WHERE (CASE WHEN f.granted_seq > c.seq THEN f.granted_seq ELSE c.seq END, c.seq)
                    > (CAST(?2 AS BIGINT), CAST(?3 AS BIGINT))
+               AND c.seq >= CASE WHEN f.granted_seq >= CAST(?2 AS BIGINT) THEN 0
+                                 ELSE CAST(?2 AS BIGINT) END
                AND (?4 = 1 OR f.share_social_notes = 1 OR coalesce(n.social_only, 0) = 0)
              ORDER BY e, c.seq
              LIMIT ?5"
