@@ -707,6 +707,14 @@ impl Db {
             Target::Postgres(url) => {
                 let mut config: postgres::Config = url.parse()?;
                 config.notice_callback(|_| {});
+                // The pull's page query is prepared once per connection; a generic plan (which
+                // PostgreSQL switches to after five runs) cannot see that the cursor is near the
+                // head and scans the structure's whole history. Planning each run costs less.
+                let options = match config.get_options() {
+                    Some(given) => format!("{given} -cplan_cache_mode=force_custom_plan"),
+                    None => "-cplan_cache_mode=force_custom_plan".to_string(),
+                };
+                config.options(&options);
                 let client = config.connect(postgres::NoTls)?;
                 Ok(Db::Postgres(Box::new(Pg {
                     client: Some(client),
