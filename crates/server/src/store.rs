@@ -1,6 +1,7 @@
-//! Everything the server does to its database, synchronously: the HTTP layer runs these on the
-//! blocking pool, holding the one connection. The SQL is the shared dialect of [`crate::db`], so
-//! the same code runs on SQLite and PostgreSQL.
+//! Everything the server does to its database, synchronously: the HTTP layer runs writes on its
+//! writer thread (pushes grouped by [`Store::commit_group`]) and reads on reader connections
+//! ([`Store::open_reader`]) on the blocking pool. The SQL is the shared dialect of
+//! [`crate::db`], so the same code runs on SQLite and PostgreSQL.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -116,7 +117,7 @@ pub struct Erasure {
     pub structures: u64,
 }
 
-/// Pull pages are capped so one request never holds the writer for long.
+/// Pull pages are capped so one request never holds a reader connection for long.
 pub const MAX_PULL_LIMIT: u32 = 5_000;
 pub const DEFAULT_PULL_LIMIT: u32 = 1_000;
 
