@@ -502,7 +502,7 @@ fn turning_26_rsa_closed_and_a_new_referent_keep_the_open_objectives() {
             &DiagnosticEdit::AddObjective {
                 id: objective,
                 theme: "mobilite".into(),
-                label: "Accéder à un véhicule".into(),
+                label: "Passer le permis B".into(),
             },
         )
         .unwrap();
@@ -513,7 +513,7 @@ fn turning_26_rsa_closed_and_a_new_referent_keep_the_open_objectives() {
             &DiagnosticEdit::AddAction {
                 id: action,
                 objective_id: objective,
-                label: "Bourse au permis".into(),
+                label: "S’inscrire à l’auto-école sociale".into(),
             },
         )
         .unwrap();

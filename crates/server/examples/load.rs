@@ -163,6 +163,7 @@ fn main() -> ExitCode {
     // laptops another, so neither starves the other's scheduler.
     let server = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name("server")
         .enable_all()
         .build()
     {
@@ -189,6 +190,7 @@ fn main() -> ExitCode {
 
     let laptops = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name("laptops")
         .enable_all()
         .build()
     {
@@ -239,6 +241,15 @@ fn main() -> ExitCode {
         report.store[1].as_secs_f64() * 1000.0,
         report.store[2].as_secs_f64() * 1000.0,
     );
+    let [server_cpu, laptops_cpu, other_cpu] = report.cpu;
+    eprintln!(
+        "load: CPU during the burst: server {:.0} ms (its writer thread included), laptops \
+         (the load generator) {:.0} ms, rest of this process {:.0} ms; wall {:.0} ms",
+        server_cpu.as_secs_f64() * 1000.0,
+        laptops_cpu.as_secs_f64() * 1000.0,
+        other_cpu.as_secs_f64() * 1000.0,
+        report.burst.as_secs_f64() * 1000.0,
+    );
     for error in report.error_samples.iter().take(5) {
         eprintln!("load: error: {error}");
     }
@@ -262,6 +273,43 @@ struct Report {
     alone_pull: Duration,
     /// Mean time inside the store (holding its lock): authenticate, push, pull.
     store: [Duration; 3],
+    /// CPU time used during the burst by the server's threads, the laptops' and the rest.
+    cpu: [Duration; 3],
+}
+
+/// CPU time (user + system) of this process's threads so far, by who they are: the server's
+/// runtime and writer, the laptops' runtime, the rest. Linux only (zero elsewhere).
+fn cpu_by_side() -> [Duration; 3] {
+    let mut cpu = [Duration::ZERO; 3];
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return cpu;
+    };
+    // Clock ticks are 100 per second on every Linux the bench runs on.
+    let tick = Duration::from_millis(10);
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = &stat[open + 1..close];
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        // utime and stime are fields 14 and 15 of stat; 12 and 13 after "(name)".
+        let ticks: u32 = fields
+            .get(11..13)
+            .map(|f| f.iter().filter_map(|v| v.parse::<u32>().ok()).sum())
+            .unwrap_or(0);
+        let side = if name.starts_with("server") || name.starts_with("tandem-writer") {
+            0
+        } else if name.starts_with("laptops") {
+            1
+        } else {
+            2
+        };
+        cpu[side] += tick * ticks;
+    }
+    cpu
 }
 
 /// The store's own cost per call, without HTTP or queueing: what every request holds the one
@@ -544,6 +592,7 @@ async fn run_laptops(
         }));
     }
     let started = Instant::now();
+    let cpu_before = cpu_by_side();
     let mut laptops = Vec::new();
     for task in tasks {
         match task.await {
@@ -569,6 +618,10 @@ async fn run_laptops(
         }
     }
     report.burst = started.elapsed();
+    let cpu_after = cpu_by_side();
+    for (side, (after, before)) in cpu_after.iter().zip(cpu_before).enumerate() {
+        report.cpu[side] = after.saturating_sub(before);
+    }
 
     // Service time without queueing: one laptop alone, a few rounds.
     if let Some(laptop) = laptops.first_mut() {

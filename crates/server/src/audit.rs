@@ -4,7 +4,7 @@
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, Value};
 use crate::{args, hex};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -65,6 +65,69 @@ pub(crate) fn append(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         args![seq, at_ms, device, action.as_str(), record, prev_hash, hash],
     )?;
+    Ok(())
+}
+
+/// One audit row to append: when, who, what was done to which record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub at_ms: i64,
+    pub device: Uuid,
+    pub action: Action,
+    pub record: String,
+}
+
+/// Rows per `INSERT` in [`append_many`]: 7 parameters each, well under both engines' limits.
+const ROWS_PER_INSERT: usize = 64;
+
+/// Appends rows in order, chained after the last row: the tail is read once and the rows go in
+/// multi-row `INSERT`s. Same rows, same hashes as calling [`append`] for each; call it inside a
+/// write transaction (writers are serialised, so nobody appends in between).
+pub(crate) fn append_many(db: &mut Db, entries: &[Entry]) -> Result<(), DbError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let last = db.query_opt("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &[])?;
+    let (mut seq, mut prev_hash) = match last {
+        Some(row) => (row.int(0)?, row.text(1)?),
+        None => (0, GENESIS.to_string()),
+    };
+    for chunk in entries.chunks(ROWS_PER_INSERT) {
+        let mut sql = String::from(
+            "INSERT INTO audit (seq, at_ms, device_id, action, record, prev_hash, hash) VALUES ",
+        );
+        let mut params = Vec::with_capacity(chunk.len() * 7);
+        for (i, entry) in chunk.iter().enumerate() {
+            seq += 1;
+            let device = entry.device.to_string();
+            let action = entry.action.as_str();
+            let hash = row_hash(&prev_hash, seq, entry.at_ms, &device, action, &entry.record);
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let n = i * 7;
+            sql.push_str(&format!(
+                "(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                n + 7
+            ));
+            params.extend([
+                Value::Int(seq),
+                Value::Int(entry.at_ms),
+                Value::Text(device),
+                Value::from(action),
+                Value::from(entry.record.as_str()),
+                Value::Text(std::mem::replace(&mut prev_hash, hash.clone())),
+                Value::Text(hash),
+            ]);
+        }
+        db.execute(&sql, &params)?;
+    }
     Ok(())
 }
 

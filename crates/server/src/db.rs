@@ -689,6 +689,43 @@ impl Db {
         Ok(Db::Sqlite(conn))
     }
 
+    /// A second connection for reads only (pulls, listings, authentication), next to the
+    /// writer: the schema must already exist (the writer's [`Db::open`] made it). SQLite:
+    /// `query_only`, reading in WAL mode beside the writer; PostgreSQL: a plain connection whose
+    /// transactions are read-only snapshots ([`Db::read_tx`]).
+    pub fn open_reader(target: &Target) -> Result<Db, DbError> {
+        match target {
+            Target::Sqlite(dir) => {
+                let conn = rusqlite::Connection::open(dir.join(FILE_NAME))?;
+                conn.execute_batch(
+                    "PRAGMA query_only = ON;
+                     PRAGMA foreign_keys = ON;
+                     PRAGMA busy_timeout = 5000;",
+                )?;
+                Ok(Db::Sqlite(conn))
+            }
+            Target::Postgres(url) => {
+                let mut config: postgres::Config = url.parse()?;
+                config.notice_callback(|_| {});
+                // The pull's page query is prepared once per connection; a generic plan (which
+                // PostgreSQL switches to after five runs) cannot see that the cursor is near the
+                // head and scans the structure's whole history. Planning each run costs less.
+                let options = match config.get_options() {
+                    Some(given) => format!("{given} -cplan_cache_mode=force_custom_plan"),
+                    None => "-cplan_cache_mode=force_custom_plan".to_string(),
+                };
+                config.options(&options);
+                let client = config.connect(postgres::NoTls)?;
+                Ok(Db::Postgres(Box::new(Pg {
+                    client: Some(client),
+                    statements: HashMap::new(),
+                    config,
+                    in_transaction: false,
+                })))
+            }
+        }
+    }
+
     fn open_postgres(url: &str) -> Result<Db, DbError> {
         let mut config: postgres::Config = url.parse()?;
         // Notices ("relation … already exists, skipping") are not worth a log line.
@@ -806,6 +843,29 @@ impl Db {
         })
     }
 
+    /// Opens a read transaction: one consistent snapshot of committed data for every statement
+    /// in it, taken without the writer lock. Since writers commit sequence numbers in the order
+    /// they hand them out, a snapshot that sees `seq = n` sees every `seq < n`: a pull made in
+    /// one never moves a cursor past a change committed later. SQLite: a deferred transaction
+    /// (the WAL snapshot starts at its first read); PostgreSQL: `REPEATABLE READ READ ONLY`
+    /// (one snapshot for the whole transaction, where the default `READ COMMITTED` would take
+    /// one per statement). Ends with [`Tx::commit`] or, dropped, a rollback.
+    pub fn read_tx(&mut self) -> Result<Tx<'_>, DbError> {
+        match self {
+            Db::Sqlite(conn) => conn.execute_batch("BEGIN DEFERRED")?,
+            Db::Postgres(pg) => {
+                pg.reconnect_if_lost()?;
+                pg.client()
+                    .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+                pg.in_transaction = true;
+            }
+        }
+        Ok(Tx {
+            db: self,
+            open: true,
+        })
+    }
+
     fn end_transaction(&mut self, sql: &str) -> Result<(), DbError> {
         let result = self.batch(sql);
         if let Db::Postgres(pg) = self {
@@ -852,6 +912,29 @@ impl Tx<'_> {
     pub fn commit(mut self) -> Result<(), DbError> {
         self.open = false;
         self.db.end_transaction("COMMIT")
+    }
+}
+
+impl Tx<'_> {
+    /// Runs `f` inside a savepoint: what it wrote stays if it returns `Ok`, and is undone, with
+    /// the rest of the transaction kept, if it returns `Err`. Group commit applies each push
+    /// batch this way, so every batch stays all-or-nothing inside the shared transaction.
+    pub fn savepoint<T, E: From<DbError>>(
+        &mut self,
+        f: impl FnOnce(&mut Db) -> Result<T, E>,
+    ) -> Result<Result<T, E>, DbError> {
+        self.db.batch("SAVEPOINT batch")?;
+        match f(self.db) {
+            Ok(value) => {
+                self.db.batch("RELEASE SAVEPOINT batch")?;
+                Ok(Ok(value))
+            }
+            Err(e) => {
+                self.db
+                    .batch("ROLLBACK TO SAVEPOINT batch; RELEASE SAVEPOINT batch")?;
+                Ok(Err(e))
+            }
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The HTTP API: `app(state) -> Router`, handlers as thin adapters over [`Store`], and errors
 //! as `{code, message}` responses.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
@@ -16,40 +16,251 @@ use tandem_sync::{
     PushRequest, PushResponse, MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION,
 };
 
-use crate::store::{Device, Store, StoreError};
+use tandem_sync::MutationResult;
+use tokio::sync::{oneshot, Semaphore};
+
+use crate::audit;
+use crate::db::Target;
+use crate::store::{Device, PushBatch, Store, StoreError};
 
 /// Largest batch a push may carry.
 pub const MAX_PUSH_BATCH: usize = 5_000;
 
-/// The one writer connection, shared by every request and used on the blocking pool.
+/// Connections for reads (pulls, follow-up lists, structures, authentication). Each read runs on
+/// the blocking pool holding one of them; more requests than connections wait (asynchronously,
+/// for a permit) rather than pile up blocking threads.
+pub const READERS: usize = 4;
+
+/// Most jobs the writer takes into one group commit.
+const MAX_GROUP: usize = 512;
+
+/// The server's storage, shared by every request:
+///
+/// - **one writer**, a thread of its own that owns the writing connection. Pushes and the audit
+///   rows of reads queue to it; it takes everything queued and commits it in one transaction
+///   (group commit: one fsync for many requests, each push batch in its own savepoint so it
+///   stays all-or-nothing), then answers each request. Other writes (follow-up, enrolment,
+///   admin) run on it one at a time, in arrival order ([`AppState::with_store`]).
+/// - **[`READERS`] reader connections**: pulls and listings read a snapshot there, without the
+///   writer, then hand their audit rows to the writer and answer once those are committed.
 #[derive(Clone)]
 pub struct AppState {
-    store: Arc<Mutex<Store>>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: mpsc::Sender<Job>,
+    readers: Readers,
+}
+
+struct Readers {
+    target: Target,
+    idle: Mutex<Vec<Store>>,
+    permits: Semaphore,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+enum Job {
+    Push(PushBatch, Reply<Vec<MutationResult>>),
+    /// Audit rows of a read, appended before the read is answered.
+    Audit(Vec<audit::Entry>, Reply<()>),
+    /// Anything else, alone, between groups.
+    Run(Box<dyn FnOnce(&mut Store) + Send>),
 }
 
 impl AppState {
+    /// Starts the writer thread on `store` (the writing connection); reader connections to the
+    /// same database open on first use.
     pub fn new(store: Store) -> Self {
+        let target = store.target().clone();
+        let (writer, jobs) = mpsc::channel();
+        // Spawning a thread fails only when the process is out of resources at start-up.
+        #[allow(clippy::expect_used)]
+        std::thread::Builder::new()
+            .name("tandem-writer".into())
+            .spawn(move || write_loop(store, jobs))
+            .expect("starting the writer thread");
         AppState {
-            store: Arc::new(Mutex::new(store)),
+            inner: Arc::new(Inner {
+                writer,
+                readers: Readers {
+                    target,
+                    idle: Mutex::new(Vec::with_capacity(READERS)),
+                    permits: Semaphore::new(READERS),
+                },
+            }),
         }
     }
 
-    /// Runs `f` with the store on the blocking pool.
+    fn send(&self, job: Job) -> Result<(), ApiError> {
+        self.inner
+            .writer
+            .send(job)
+            .map_err(|_| ApiError::Internal("the writer has stopped".into()))
+    }
+
+    /// Runs `f` with the writing connection, on the writer thread, after what is queued before.
     pub async fn with_store<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
     {
-        let store = self.store.clone();
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Run(Box::new(move |store| {
+            let _ = reply.send(f(store));
+        })))?;
+        answer
+            .await
+            .map_err(|_| ApiError::Internal("the writer failed mid-request".into()))?
+            .map_err(ApiError::from)
+    }
+
+    /// Pushes a batch through the writer's group commit.
+    pub async fn push(&self, batch: PushBatch) -> Result<Vec<MutationResult>, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Push(batch, reply))?;
+        answer
+            .await
+            .map_err(|_| ApiError::Internal("the writer failed mid-request".into()))?
+            .map_err(ApiError::from)
+    }
+
+    /// Appends a read's audit rows (with the writer's next group) and waits for their commit.
+    pub async fn audit(&self, entries: Vec<audit::Entry>) -> Result<(), ApiError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Audit(entries, reply))?;
+        answer
+            .await
+            .map_err(|_| ApiError::Internal("the writer failed mid-request".into()))?
+            .map_err(ApiError::from)
+    }
+
+    /// Runs `f` with a reader connection on the blocking pool, at most [`READERS`] at a time.
+    /// Nothing written through it: it is read-only.
+    pub async fn with_reader<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let _permit = self
+            .inner
+            .readers
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| ApiError::Internal(format!("readers: {e}")))?;
+        let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            let mut guard = store
+            let readers = &inner.readers;
+            let idle = readers
+                .idle
                 .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&mut guard)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .pop();
+            let mut store = match idle {
+                Some(store) => store,
+                None => Store::open_reader(&readers.target)?,
+            };
+            let result = f(&mut store);
+            readers
+                .idle
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(store);
+            result
         })
         .await
         .map_err(|e| ApiError::Internal(format!("blocking task: {e}")))?
         .map_err(ApiError::from)
+    }
+}
+
+/// The writer thread: one job or one group at a time, until every [`AppState`] is gone.
+fn write_loop(mut store: Store, jobs: mpsc::Receiver<Job>) {
+    let mut next = None;
+    loop {
+        let job = match next.take() {
+            Some(job) => job,
+            None => match jobs.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+        };
+        let (mut pushes, mut audits) = (Vec::new(), Vec::new());
+        let mut take = |job| match job {
+            Job::Push(batch, reply) => {
+                pushes.push((batch, reply));
+                None
+            }
+            Job::Audit(entries, reply) => {
+                audits.push((entries, reply));
+                None
+            }
+            run @ Job::Run(_) => Some(run),
+        };
+        if let Some(Job::Run(f)) = take(job) {
+            // A panic drops the reply: that request fails, the writer goes on.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut store)));
+            continue;
+        }
+        // Everything already queued joins the group; a `Run` ends it and goes next.
+        for _ in 1..MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => {
+                    if let Some(run) = take(job) {
+                        next = Some(run);
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        commit_group(&mut store, pushes, audits);
+    }
+}
+
+fn commit_group(
+    store: &mut Store,
+    pushes: Vec<(PushBatch, Reply<Vec<MutationResult>>)>,
+    audits: Vec<(Vec<audit::Entry>, Reply<()>)>,
+) {
+    let (batches, push_replies): (Vec<_>, Vec<_>) = pushes.into_iter().unzip();
+    let mut reads = Vec::new();
+    let mut audit_replies = Vec::with_capacity(audits.len());
+    for (entries, reply) in audits {
+        reads.extend(entries);
+        audit_replies.push(reply);
+    }
+    let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.commit_group(&batches, reads)
+    }));
+    match committed {
+        Ok(Ok(outcomes)) => {
+            for (reply, outcome) in push_replies.into_iter().zip(outcomes) {
+                let _ = reply.send(outcome);
+            }
+            for reply in audit_replies {
+                let _ = reply.send(Ok(()));
+            }
+        }
+        Ok(Err(e)) => {
+            // Nothing of the group was committed: every request of it fails (laptops retry;
+            // pushes are idempotent).
+            let message = e.to_string();
+            log::error!("group commit failed: {message}");
+            for reply in push_replies {
+                let _ = reply.send(Err(StoreError::GroupFailed(message.clone())));
+            }
+            for reply in audit_replies {
+                let _ = reply.send(Err(StoreError::GroupFailed(message.clone())));
+            }
+        }
+        // The replies are dropped: those requests fail with 500.
+        Err(_) => log::error!("group commit panicked"),
     }
 }
 
@@ -242,7 +453,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Device, A
         .trim()
         .to_string();
     let device = state
-        .with_store(move |store| store.authenticate(&token))
+        .with_reader(move |store| store.authenticate(&token))
         .await?
         .ok_or(ApiError::Unauthorized)?;
     if device.revoked {
@@ -264,7 +475,11 @@ async fn push(
     }
     let now = crate::now_ms();
     let results = state
-        .with_store(move |store| store.push(&device, &request.changes, now))
+        .push(PushBatch {
+            device,
+            changes: request.changes,
+            now_ms: now,
+        })
         .await?;
     Ok(Json(PushResponse {
         results,
@@ -279,9 +494,13 @@ async fn pull(
 ) -> Result<Json<PullResponse>, ApiError> {
     let device = authenticate(&state, &headers).await?;
     let now = crate::now_ms();
-    let page = state
-        .with_store(move |store| store.pull(&device, request.cursor.as_ref(), request.limit, now))
+    let (page, read) = state
+        .with_reader(move |store| {
+            store.read_pull(&device, request.cursor.as_ref(), request.limit, now)
+        })
         .await?;
+    // Nothing leaves before its audit rows are committed.
+    state.audit(read).await?;
     Ok(Json(page))
 }
 
@@ -305,11 +524,11 @@ async fn follow_up_list(
 ) -> Result<Json<Vec<tandem_sync::FollowUpEntry>>, ApiError> {
     let device = authenticate(&state, &headers).await?;
     let now = crate::now_ms();
-    Ok(Json(
-        state
-            .with_store(move |store| store.follow_up_of(&device, query.person_id, now))
-            .await?,
-    ))
+    let (entries, read) = state
+        .with_reader(move |store| store.read_follow_up_of(&device, query.person_id, now))
+        .await?;
+    state.audit(vec![read]).await?;
+    Ok(Json(entries))
 }
 
 /// Trades a one-time enrolment code for a device credential. No bearer token: the code is the
@@ -334,7 +553,7 @@ async fn structures(
     headers: HeaderMap,
 ) -> Result<Json<Vec<tandem_sync::StructureInfo>>, ApiError> {
     authenticate(&state, &headers).await?;
-    Ok(Json(state.with_store(|store| store.structures()).await?))
+    Ok(Json(state.with_reader(|store| store.structures()).await?))
 }
 
 async fn openapi() -> impl IntoResponse {

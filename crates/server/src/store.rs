@@ -1,6 +1,7 @@
-//! Everything the server does to its database, synchronously: the HTTP layer runs these on the
-//! blocking pool, holding the one connection. The SQL is the shared dialect of [`crate::db`], so
-//! the same code runs on SQLite and PostgreSQL.
+//! Everything the server does to its database, synchronously: the HTTP layer runs writes on its
+//! writer thread (pushes grouped by [`Store::commit_group`]) and reads on reader connections
+//! ([`Store::open_reader`]) on the blocking pool. The SQL is the shared dialect of
+//! [`crate::db`], so the same code runs on SQLite and PostgreSQL.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -36,6 +37,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("injected fault")]
     Fault,
+    /// The group commit this request was part of failed as a whole: nothing of it was applied.
+    #[error("group commit failed: {0}")]
+    GroupFailed(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +118,7 @@ pub struct Erasure {
     pub structures: u64,
 }
 
-/// Pull pages are capped so one request never holds the writer for long.
+/// Pull pages are capped so one request never holds a reader connection for long.
 pub const MAX_PULL_LIMIT: u32 = 5_000;
 pub const DEFAULT_PULL_LIMIT: u32 = 1_000;
 
@@ -131,7 +135,17 @@ const CURSOR_FORMAT: u8 = 1;
 
 pub struct Store {
     db: Db,
+    /// Where it is: reader connections ([`Store::open_reader`]) open the same database.
+    target: Target,
     fail_after: Option<usize>,
+}
+
+/// One push batch of a group commit ([`Store::commit_group`]).
+#[derive(Debug, Clone)]
+pub struct PushBatch {
+    pub device: Device,
+    pub changes: Vec<Change>,
+    pub now_ms: i64,
 }
 
 pub(crate) fn token_hash(token: &str) -> String {
@@ -217,8 +231,24 @@ impl Store {
     pub fn open_target(target: &Target) -> Result<Store, StoreError> {
         Ok(Store {
             db: Db::open(target)?,
+            target: target.clone(),
             fail_after: None,
         })
+    }
+
+    /// A connection for reads beside the writer ([`Store::read_pull`], [`Store::authenticate`],
+    /// listings) on a database the writer already opened. Writing through it fails.
+    pub fn open_reader(target: &Target) -> Result<Store, StoreError> {
+        Ok(Store {
+            db: Db::open_reader(target)?,
+            target: target.clone(),
+            fail_after: None,
+        })
+    }
+
+    /// Where this store's database is.
+    pub fn target(&self) -> &Target {
+        &self.target
     }
 
     /// Which engine the store runs on ("SQLite" or "PostgreSQL").
@@ -456,29 +486,62 @@ impl Store {
     ) -> Result<Vec<MutationResult>, StoreError> {
         let fail_after = self.fail_after;
         let mut tx = self.db.write_tx()?;
-        let mut results = Vec::with_capacity(changes.len());
-        let mut written = BTreeSet::new();
-        for (i, change) in changes.iter().enumerate() {
-            if fail_after == Some(i) {
-                return Err(StoreError::Fault);
-            }
-            let outcome = apply_change(&mut tx, device, change, now_ms)?;
-            if matches!(outcome, Outcome::Applied { .. } | Outcome::Conflict { .. }) {
-                written.insert(format!("{}:{}", change.entity, change.record_id));
-            }
-            results.push(MutationResult {
-                mutation_id: change.mutation_id,
-                outcome,
-            });
-        }
-        for record in &written {
-            audit::append(&mut tx, now_ms, device.id, Action::Write, record)?;
-        }
+        let (results, written) = apply_batch(&mut tx, device, changes, now_ms, fail_after)?;
+        audit::append_many(&mut tx, &written)?;
         tx.commit()?;
         Ok(results)
     }
 
-    /// One page of the device's scope after `cursor`, with the audit rows of what it reads.
+    /// Group commit: applies the push batches in order in one write transaction (one fsync for
+    /// all), each in a savepoint so that it is still all-or-nothing on its own, then appends
+    /// their write rows and the given read rows to the audit chain, and commits. The journal is
+    /// exactly what pushing the batches one by one, in this order, would have made. Returns
+    /// each batch's results or error; an error of the whole (the commit failed) leaves nothing
+    /// of the group applied, reads included.
+    pub fn commit_group(
+        &mut self,
+        batches: &[PushBatch],
+        reads: Vec<audit::Entry>,
+    ) -> Result<Vec<Result<Vec<MutationResult>, StoreError>>, StoreError> {
+        let fail_after = self.fail_after;
+        let mut tx = self.db.write_tx()?;
+        if let ([batch], true) = (batches, reads.is_empty()) {
+            // Alone: the transaction itself is the batch's all-or-nothing.
+            let applied = apply_batch(
+                &mut tx,
+                &batch.device,
+                &batch.changes,
+                batch.now_ms,
+                fail_after,
+            );
+            let (results, written) = match applied {
+                Ok(applied) => applied,
+                Err(e) => return Ok(vec![Err(e)]),
+            };
+            audit::append_many(&mut tx, &written)?;
+            tx.commit()?;
+            return Ok(vec![Ok(results)]);
+        }
+        let mut entries = Vec::new();
+        let mut outcomes = Vec::with_capacity(batches.len());
+        for batch in batches {
+            let applied = tx.savepoint(|db| {
+                apply_batch(db, &batch.device, &batch.changes, batch.now_ms, fail_after)
+            })?;
+            outcomes.push(applied.map(|(results, written)| {
+                entries.extend(written);
+                results
+            }));
+        }
+        entries.extend(reads);
+        audit::append_many(&mut tx, &entries)?;
+        tx.commit()?;
+        Ok(outcomes)
+    }
+
+    /// One page of the device's scope after `cursor`, with the audit rows of what it reads,
+    /// in one write transaction (the server itself reads on its own connections, see
+    /// [`Store::read_pull`]).
     pub fn pull(
         &mut self,
         device: &Device,
@@ -486,15 +549,49 @@ impl Store {
         limit: Option<u32>,
         now_ms: i64,
     ) -> Result<PullResponse, StoreError> {
+        // A write transaction: the audit rows of this page commit with the page's snapshot.
+        let mut tx = self.db.write_tx()?;
+        let (page, read) = Store::pull_page(&mut tx, device, cursor, limit, now_ms)?;
+        audit::append_many(&mut tx, &read_entries(device, now_ms, read))?;
+        tx.commit()?;
+        Ok(page)
+    }
+
+    /// The same page, read in a read-only snapshot (a reader connection, no writer lock), and
+    /// the audit rows it calls for: the caller has them appended ([`Store::commit_group`])
+    /// before the page leaves the server.
+    pub fn read_pull(
+        &mut self,
+        device: &Device,
+        cursor: Option<&Cursor>,
+        limit: Option<u32>,
+        now_ms: i64,
+    ) -> Result<(PullResponse, Vec<audit::Entry>), StoreError> {
+        let mut tx = self.db.read_tx()?;
+        let (page, read) = Store::pull_page(&mut tx, device, cursor, limit, now_ms)?;
+        tx.commit()?;
+        Ok((page, read_entries(device, now_ms, read)))
+    }
+
+    /// One page of the device's scope after `cursor`, and the records it reads (to audit). Run it
+    /// in one transaction: every statement must see the same snapshot.
+    fn pull_page(
+        db: &mut Db,
+        device: &Device,
+        cursor: Option<&Cursor>,
+        limit: Option<u32>,
+        now_ms: i64,
+    ) -> Result<(PullResponse, BTreeSet<String>), StoreError> {
         let (after_e, after_s) = match cursor {
             None => (0, 0),
             Some(c) => decode_cursor(c).ok_or(StoreError::BadCursor)?,
         };
         let limit = limit.unwrap_or(DEFAULT_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
-        // A write transaction: the audit rows of this page commit with the page's snapshot.
-        let mut tx = self.db.write_tx()?;
         let social = device.role == Role::Social;
-        // e = max(seq, granted_seq), spelt as a CASE that both engines accept.
+        // e = max(seq, granted_seq), spelt as a CASE that both engines accept. `e > after_e` needs
+        // `seq >= after_e` unless access was granted since: said outright, so that only the new
+        // part of each person's journal is read (changes_by_person's seq range), not the
+        // structure's whole history.
         let sql = format!(
             "SELECT CASE WHEN f.granted_seq > c.seq THEN f.granted_seq ELSE c.seq END AS e,
                     (?4 = 1 OR f.share_social_notes = 1) AS may_read_social, {JOURNAL_COLUMNS}
@@ -504,12 +601,14 @@ impl Store {
              LEFT JOIN notes n ON n.note_id = c.note_id
              WHERE (CASE WHEN f.granted_seq > c.seq THEN f.granted_seq ELSE c.seq END, c.seq)
                    > (CAST(?2 AS BIGINT), CAST(?3 AS BIGINT))
+               AND c.seq >= CASE WHEN f.granted_seq >= CAST(?2 AS BIGINT) THEN 0
+                                 ELSE CAST(?2 AS BIGINT) END
                AND (?4 = 1 OR f.share_social_notes = 1 OR coalesce(n.social_only, 0) = 0)
              ORDER BY e, c.seq
              LIMIT ?5"
         );
         let mut rows: Vec<(i64, bool, Versioned)> = Vec::new();
-        for row in tx.query(
+        for row in db.query(
             &sql,
             args![
                 device.structure_id,
@@ -526,10 +625,10 @@ impl Store {
         // Where this page ends. A full drain ends at the head: everything up to it was seen.
         let (end_e, end_s) = match (has_more, rows.last()) {
             (true, Some((e, _, v))) => (*e, v.version as i64),
-            _ => (db::head_seq(&mut tx)?.max(after_e), i64::MAX),
+            _ => (db::head_seq(db)?.max(after_e), i64::MAX),
         };
         // Persons whose follow-up row for this structure changed, or who were erased.
-        let removals: Vec<Uuid> = tx
+        let removals: Vec<Uuid> = db
             .query(
                 "SELECT person_id FROM follow_up
                  WHERE structure_id = ?1 AND revoked_seq > ?2 AND revoked_seq <= ?3
@@ -551,17 +650,16 @@ impl Store {
             read.insert(format!("person:{}", versioned.change.person_id));
             changes.push(versioned);
         }
-        for record in &read {
-            audit::append(&mut tx, now_ms, device.id, Action::Read, record)?;
-        }
-        tx.commit()?;
-        Ok(PullResponse {
-            removals,
-            changes,
-            cursor: encode_cursor(end_e, end_s),
-            has_more,
-            server_time_ms: now_ms as u64,
-        })
+        Ok((
+            PullResponse {
+                removals,
+                changes,
+                cursor: encode_cursor(end_e, end_s),
+                has_more,
+                server_time_ms: now_ms as u64,
+            },
+            read,
+        ))
     }
 
     /// Puts a structure in a person's follow-up group or changes its consent flags. Only a
@@ -584,35 +682,24 @@ impl Store {
         now_ms: i64,
     ) -> Result<Vec<tandem_sync::FollowUpEntry>, StoreError> {
         let mut tx = self.db.write_tx()?;
-        if !has_access(&mut tx, person, device.structure_id)? {
-            return Err(StoreError::Forbidden);
-        }
-        let entries = tx
-            .query(
-                "SELECT s.id, s.name, f.share_social_notes FROM follow_up f
-                 JOIN structures s ON s.id = f.structure_id
-                 WHERE f.person_id = ?1 AND f.consent = 1
-                 ORDER BY s.name, s.id",
-                args![person],
-            )?
-            .iter()
-            .map(|row| {
-                Ok(tandem_sync::FollowUpEntry {
-                    structure_id: row.uuid(0)?,
-                    structure_name: row.text(1)?,
-                    share_social_notes: row.bool(2)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        audit::append(
-            &mut tx,
-            now_ms,
-            device.id,
-            Action::Read,
-            &format!("follow_up:{person}"),
-        )?;
+        let entries = follow_up_entries(&mut tx, device, person)?;
+        audit::append_many(&mut tx, &[follow_up_read(device, person, now_ms)])?;
         tx.commit()?;
         Ok(entries)
+    }
+
+    /// The same list, read in a read-only snapshot, and the audit row it calls for (the caller
+    /// has it appended before the list leaves the server).
+    pub fn read_follow_up_of(
+        &mut self,
+        device: &Device,
+        person: Uuid,
+        now_ms: i64,
+    ) -> Result<(Vec<tandem_sync::FollowUpEntry>, audit::Entry), StoreError> {
+        let mut tx = self.db.read_tx()?;
+        let entries = follow_up_entries(&mut tx, device, person)?;
+        tx.commit()?;
+        Ok((entries, follow_up_read(device, person, now_ms)))
     }
 
     /// `admin follow-up`: the territory's administrator records a person's consent (collected on
@@ -849,6 +936,55 @@ impl Store {
     }
 }
 
+fn follow_up_read(device: &Device, person: Uuid, now_ms: i64) -> audit::Entry {
+    audit::Entry {
+        at_ms: now_ms,
+        device: device.id,
+        action: Action::Read,
+        record: format!("follow_up:{person}"),
+    }
+}
+
+/// Who follows `person` with consent, if the device's structure does (else `Forbidden`).
+fn follow_up_entries(
+    db: &mut Db,
+    device: &Device,
+    person: Uuid,
+) -> Result<Vec<tandem_sync::FollowUpEntry>, StoreError> {
+    if !has_access(db, person, device.structure_id)? {
+        return Err(StoreError::Forbidden);
+    }
+    db.query(
+        "SELECT s.id, s.name, f.share_social_notes FROM follow_up f
+         JOIN structures s ON s.id = f.structure_id
+         WHERE f.person_id = ?1 AND f.consent = 1
+         ORDER BY s.name, s.id",
+        args![person],
+    )?
+    .iter()
+    .map(|row| {
+        Ok(tandem_sync::FollowUpEntry {
+            structure_id: row.uuid(0)?,
+            structure_name: row.text(1)?,
+            share_social_notes: row.bool(2)?,
+        })
+    })
+    .collect()
+}
+
+/// The audit rows of a device's read of these records.
+fn read_entries(device: &Device, now_ms: i64, records: BTreeSet<String>) -> Vec<audit::Entry> {
+    records
+        .into_iter()
+        .map(|record| audit::Entry {
+            at_ms: now_ms,
+            device: device.id,
+            action: Action::Read,
+            record,
+        })
+        .collect()
+}
+
 fn encode_cursor(e: i64, s: i64) -> Cursor {
     let mut bytes = vec![CURSOR_FORMAT];
     bytes.extend_from_slice(&e.to_be_bytes());
@@ -866,6 +1002,52 @@ fn decode_cursor(cursor: &Cursor) -> Option<(i64, i64)> {
     Some((e, s))
 }
 
+/// Applies a push batch inside the caller's transaction; returns the results and the audit
+/// rows of what it wrote. On error the caller rolls back (the transaction or a savepoint).
+fn apply_batch(
+    db: &mut Db,
+    device: &Device,
+    changes: &[Change],
+    now_ms: i64,
+    fail_after: Option<usize>,
+) -> Result<(Vec<MutationResult>, Vec<audit::Entry>), StoreError> {
+    let mut results = Vec::with_capacity(changes.len());
+    let mut written = BTreeSet::new();
+    // Sequence numbers are taken from the counter once per batch and stored back once, inside
+    // the writer's transaction: the same numbers, in the same order, as one `next_seq` each.
+    let head = db::head_seq(db)?;
+    let mut last_seq = head;
+    for (i, change) in changes.iter().enumerate() {
+        if fail_after == Some(i) {
+            return Err(StoreError::Fault);
+        }
+        let outcome = apply_change(db, device, change, now_ms, &mut last_seq)?;
+        if matches!(outcome, Outcome::Applied { .. } | Outcome::Conflict { .. }) {
+            written.insert(format!("{}:{}", change.entity, change.record_id));
+        }
+        results.push(MutationResult {
+            mutation_id: change.mutation_id,
+            outcome,
+        });
+    }
+    if last_seq != head {
+        db.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'seq'",
+            args![last_seq],
+        )?;
+    }
+    let written = written
+        .into_iter()
+        .map(|record| audit::Entry {
+            at_ms: now_ms,
+            device: device.id,
+            action: Action::Write,
+            record,
+        })
+        .collect();
+    Ok((results, written))
+}
+
 fn has_access(db: &mut Db, person: Uuid, structure: Uuid) -> Result<bool, StoreError> {
     Ok(db
         .query_one(
@@ -876,23 +1058,40 @@ fn has_access(db: &mut Db, person: Uuid, structure: Uuid) -> Result<bool, StoreE
         .bool(0)?)
 }
 
+/// `last_seq`: the last commit sequence number handed out in this transaction; a journalled
+/// change takes the next one (the caller stores the counter, see [`apply_batch`]).
 fn apply_change(
     db: &mut Db,
     device: &Device,
     change: &Change,
     now_ms: i64,
+    last_seq: &mut i64,
 ) -> Result<Outcome, StoreError> {
     let refused = |reason| Ok(Outcome::Refused { reason });
     if change.device_id != device.id {
         return refused(RefusalReason::WrongDevice);
     }
-    let known = db.query_opt(
-        "SELECT seq FROM changes WHERE mutation_id = ?1",
-        args![change.mutation_id],
+    // What the checks below need, in one statement (one round trip on PostgreSQL): the
+    // mutation's version if known, the person's row, the structure's access, the record's owner.
+    let known = db.query_one(
+        "SELECT (SELECT seq FROM changes WHERE mutation_id = ?1),
+                (SELECT count(*) FROM persons WHERE id = ?2),
+                (SELECT deleted_seq FROM persons WHERE id = ?2),
+                (SELECT erased_seq FROM persons WHERE id = ?2),
+                EXISTS (SELECT 1 FROM follow_up
+                        WHERE person_id = ?2 AND structure_id = ?3 AND consent = 1),
+                (SELECT person_id FROM records WHERE entity = ?4 AND record_id = ?5)",
+        args![
+            change.mutation_id,
+            change.person_id,
+            device.structure_id,
+            change.entity.as_str(),
+            change.record_id
+        ],
     )?;
-    if let Some(row) = known {
+    if let Some(version) = known.opt_int(0)? {
         return Ok(Outcome::Duplicate {
-            version: row.int(0)? as u64,
+            version: version as u64,
         });
     }
     if change.entity != ENTITY_PERSON
@@ -914,27 +1113,17 @@ fn apply_change(
         return refused(RefusalReason::ClockAhead);
     }
     let person = change.person_id;
-    let person_row = db.query_opt(
-        "SELECT deleted_seq, erased_seq FROM persons WHERE id = ?1",
-        args![person],
-    )?;
-    let person_exists = person_row.is_some();
-    if let Some(row) = &person_row {
+    let person_exists = known.int(1)? > 0;
+    if person_exists {
         // A deleted or erased person left every scope: nobody may write it any more.
-        if row.opt_int(0)?.is_some() || row.opt_int(1)?.is_some() {
+        if known.opt_int(2)?.is_some() || known.opt_int(3)?.is_some() {
             return refused(RefusalReason::Forbidden);
         }
-        if !has_access(db, person, device.structure_id)? {
+        if !known.bool(4)? {
             return refused(RefusalReason::Forbidden);
         }
     }
-    let owner = match db.query_opt(
-        "SELECT person_id FROM records WHERE entity = ?1 AND record_id = ?2",
-        args![change.entity.as_str(), change.record_id],
-    )? {
-        Some(row) => Some(row.uuid(0)?),
-        None => None,
-    };
+    let owner = known.opt_uuid(5)?;
     if owner.is_some_and(|owner| owner != person) {
         return refused(RefusalReason::Invalid);
     }
@@ -957,7 +1146,8 @@ fn apply_change(
         }
     }
 
-    let seq = db::next_seq(db)?;
+    *last_seq += 1;
+    let seq = *last_seq;
     if !person_exists {
         // The first change of a person creates it, with the writer's structure as its group.
         db.execute(

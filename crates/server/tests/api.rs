@@ -1405,12 +1405,28 @@ async fn postgres_a_lost_connection_is_replaced() {
             .get::<_, bool>(0)
     });
     assert!(terminated);
+    // A push: it goes through the writer's connection (pulls read on reader connections).
+    let person = Uuid::now_v7();
+    let push =
+        |value: &str| json!({ "changes": [change(&a, person, "phone", json!(value), None)] });
     let (first, _) = server
-        .call("GET", "/v1/pull", Some(&a.token), Some("1"), None)
+        .call(
+            "POST",
+            "/v1/push",
+            Some(&a.token),
+            Some("1"),
+            Some(push("06")),
+        )
         .await;
     assert!(first == 200 || first == 500, "{first}");
     let (status, body) = server
-        .call("GET", "/v1/pull", Some(&a.token), Some("1"), None)
+        .call(
+            "POST",
+            "/v1/push",
+            Some(&a.token),
+            Some("1"),
+            Some(push("07")),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let pid_after = server.query("SELECT pg_backend_pid()", vec![]).await[0]
