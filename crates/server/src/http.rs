@@ -280,7 +280,7 @@ async fn pull(
     let device = authenticate(&state, &headers).await?;
     let now = crate::now_ms();
     let page = state
-        .with_store(move |store| store.pull(&device, request.cursor.as_ref(), request.limit, now))
+        .with_store(move |store| store.pull_request(&device, &request, now))
         .await?;
     Ok(Json(page))
 }

@@ -198,7 +198,7 @@ fn versioned_at(row: &Row, at: usize) -> Result<Versioned, StoreError> {
     })
 }
 
-const JOURNAL_COLUMNS: &str = "c.seq, c.mutation_id, c.entity, c.record_id, c.person_id, \
+pub(crate) const JOURNAL_COLUMNS: &str = "c.seq, c.mutation_id, c.entity, c.record_id, c.person_id, \
      c.field, c.value, c.base_version, c.hlc_wall, c.hlc_counter, c.hlc_node, c.device_id";
 
 impl Store {
@@ -555,6 +555,7 @@ impl Store {
         }
         tx.commit()?;
         Ok(PullResponse {
+            snapshot: None,
             removals,
             changes,
             cursor: encode_cursor(end_e, end_s),
@@ -848,7 +849,7 @@ impl Store {
     }
 }
 
-fn encode_cursor(e: i64, s: i64) -> Cursor {
+pub(crate) fn encode_cursor(e: i64, s: i64) -> Cursor {
     let mut bytes = vec![CURSOR_FORMAT];
     bytes.extend_from_slice(&e.to_be_bytes());
     bytes.extend_from_slice(&s.to_be_bytes());
@@ -1218,7 +1219,7 @@ fn refresh_note(
 }
 
 /// Drops notes reserved to the social field from a whole-diagnostic value (`create`).
-fn redact_social_notes(change: &mut Change) {
+pub(crate) fn redact_social_notes(change: &mut Change) {
     if change.entity != ENTITY_DIAGNOSTIC {
         return;
     }

@@ -9,6 +9,7 @@ mod error;
 mod migrations;
 mod outbox;
 mod person_rows;
+mod registers;
 mod sync;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use tandem_domain::{NewPerson, Person, PersonField, PersonList, Profile, Role};
 use uuid::Uuid;
 
 pub use error::StoreError;
+pub use registers::RegisterRow;
 pub use sync::{
     ConflictValue, OpenConflict, PageReport, PushReport, RefusedChange, SyncCounts, SyncState,
 };

@@ -1,0 +1,268 @@
+//! The snapshot form of a first pull (docs/sync-protocol.md, « Snapshot »): per record of the
+//! device's scope, the heads of each register and its highest version, computed from the
+//! journal as it stood when the first page was read, person by person; then a journal cursor
+//! at that point, so the journal that follows holds exactly what committed after it.
+//!
+//! The snapshot point `H` is the head sequence number read in the first page's transaction.
+//! Every page reads the changes with `seq <= H` of persons granted at or before `H`, with the
+//! same access and social-note rules as a journal page. Whatever commits later has a higher
+//! `seq` (or `granted_seq`, or `revoked_seq`) and comes in the journal after `(H, ∞)`.
+
+use std::collections::{BTreeSet, HashMap};
+
+use tandem_sync::{
+    Change, Cursor, Hlc, PullRequest, PullResponse, Register, RegisterHeads, SnapshotBuilder,
+    Versioned,
+};
+use uuid::Uuid;
+
+use crate::args;
+use crate::audit::{self, Action};
+use crate::db::{self, Db};
+use crate::store::{
+    encode_cursor, redact_social_notes, Device, Role, Store, StoreError, DEFAULT_PULL_LIMIT,
+    JOURNAL_COLUMNS, MAX_PULL_LIMIT,
+};
+
+const SNAPSHOT_CURSOR_FORMAT: u8 = 2;
+
+/// Where a snapshot stands: its point, and the last person sent (`None` before the first).
+fn encode_snapshot_cursor(head: i64, after: Uuid) -> Cursor {
+    let mut bytes = vec![SNAPSHOT_CURSOR_FORMAT];
+    bytes.extend_from_slice(&head.to_be_bytes());
+    bytes.extend_from_slice(after.as_bytes());
+    Cursor::from_bytes(&bytes)
+}
+
+fn decode_snapshot_cursor(cursor: &Cursor) -> Option<(i64, Uuid)> {
+    let bytes = cursor.to_bytes()?;
+    if bytes.len() != 25 || bytes[0] != SNAPSHOT_CURSOR_FORMAT {
+        return None;
+    }
+    let head = i64::from_be_bytes(bytes[1..9].try_into().ok()?);
+    let after = Uuid::from_slice(&bytes[9..25]).ok()?;
+    Some((head, after))
+}
+
+impl Store {
+    /// `GET /v1/pull`: a snapshot page for a first pull that asks for one (or the next page of
+    /// a snapshot under way), else a journal page.
+    pub fn pull_request(
+        &mut self,
+        device: &Device,
+        request: &PullRequest,
+        now_ms: i64,
+    ) -> Result<PullResponse, StoreError> {
+        let snapshot = match &request.cursor {
+            None if request.snapshot => Some(None),
+            None => None,
+            Some(cursor) => decode_snapshot_cursor(cursor).map(Some),
+        };
+        match snapshot {
+            Some(at) => self.pull_snapshot(device, at, request.limit, now_ms),
+            None => self.pull(device, request.cursor.as_ref(), request.limit, now_ms),
+        }
+    }
+
+    /// One snapshot page: whole persons, about `limit` journal changes' worth (at least one
+    /// person, however many changes it has).
+    pub fn pull_snapshot(
+        &mut self,
+        device: &Device,
+        at: Option<(i64, Uuid)>,
+        limit: Option<u32>,
+        now_ms: i64,
+    ) -> Result<PullResponse, StoreError> {
+        let limit = limit.unwrap_or(DEFAULT_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
+        let mut tx = self.db_mut().write_tx()?;
+        let (head, after) = match at {
+            Some((head, after)) => (head, Some(after)),
+            None => (db::head_seq(&mut tx)?, None),
+        };
+        let mut rows = snapshot_rows(&mut tx, device, head, after, None, Some(limit + 1))?;
+        let has_more = rows.len() > limit as usize;
+        if has_more {
+            // The last person may be cut short: leave it to the next page, unless it is the
+            // only one, which then comes whole.
+            let last = rows.last().map(|r| r.1.change.person_id);
+            let first = rows.first().map(|r| r.1.change.person_id);
+            if first == last {
+                rows = snapshot_rows(&mut tx, device, head, after, last, None)?;
+            } else {
+                rows.retain(|r| Some(r.1.change.person_id) != last);
+            }
+        }
+        // Persons removed from this structure's scope up to the snapshot point: a laptop
+        // starting over deletes them (a fresh one has none).
+        let removals: Vec<Uuid> = if after.is_none() {
+            tx.query(
+                "SELECT person_id FROM follow_up
+                 WHERE structure_id = ?1 AND revoked_seq > 0 AND revoked_seq <= ?2
+                 UNION
+                 SELECT person_id FROM erasures
+                 WHERE structure_id = ?1 AND seq > 0 AND seq <= ?2
+                 ORDER BY person_id",
+                args![device.structure_id, head],
+            )?
+            .iter()
+            .map(|row| row.uuid(0))
+            .collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
+        let last_person = rows.last().map(|r| r.1.change.person_id);
+        let mut builder = SnapshotBuilder::new(device.id);
+        let mut read = BTreeSet::new();
+        let mut start = 0;
+        while start < rows.len() {
+            let person = rows[start].1.change.person_id;
+            let end = rows[start..]
+                .iter()
+                .position(|r| r.1.change.person_id != person)
+                .map_or(rows.len(), |n| start + n);
+            add_person(&mut builder, &mut rows[start..end])?;
+            read.insert(format!("person:{person}"));
+            start = end;
+        }
+        for record in &read {
+            audit::append(&mut tx, now_ms, device.id, Action::Read, record)?;
+        }
+        tx.commit()?;
+        let more = has_more && last_person.is_some();
+        Ok(PullResponse {
+            removals,
+            changes: Vec::new(),
+            snapshot: Some(builder.finish()),
+            cursor: match (more, last_person) {
+                (true, Some(last)) => encode_snapshot_cursor(head, last),
+                // The journal after the snapshot point.
+                _ => encode_cursor(head, i64::MAX),
+            },
+            has_more: more,
+            server_time_ms: now_ms as u64,
+        })
+    }
+}
+
+/// One journal row of a snapshot: its register, the change (value left `null`) and the
+/// change's value as stored, parsed only if it is a head.
+type SnapshotRow = (String, Versioned, String, bool);
+
+/// The changes up to `head` of the device's scope, person by person in id order, in commit
+/// order within a person: of the persons after `after`, or of `only` that person.
+fn snapshot_rows(
+    db: &mut Db,
+    device: &Device,
+    head: i64,
+    after: Option<Uuid>,
+    only: Option<Uuid>,
+    limit: Option<u32>,
+) -> Result<Vec<SnapshotRow>, StoreError> {
+    let social = device.role == Role::Social;
+    let (person_test, person) = match (only, after) {
+        (Some(p), _) => ("c.person_id = ?3", Some(p)),
+        (None, Some(p)) => ("c.person_id > ?3", Some(p)),
+        (None, None) => ("CAST(?3 AS TEXT) IS NULL", None),
+    };
+    let limit = limit.map_or(i64::MAX, i64::from);
+    let sql = format!(
+        "SELECT c.register, (?4 = 1 OR f.share_social_notes = 1) AS may_read_social,
+                {JOURNAL_COLUMNS}
+         FROM changes c
+         JOIN follow_up f ON f.person_id = c.person_id AND f.structure_id = ?1
+              AND f.consent = 1 AND f.granted_seq <= ?2
+         LEFT JOIN notes n ON n.note_id = c.note_id
+         WHERE {person_test} AND c.seq <= ?2
+           AND (?4 = 1 OR f.share_social_notes = 1 OR coalesce(n.social_only, 0) = 0)
+         ORDER BY c.person_id, c.seq
+         LIMIT ?5"
+    );
+    let mut rows = Vec::new();
+    for row in db.query(&sql, args![device.structure_id, head, person, social, limit])? {
+        // The value is parsed only for the heads: most changes are superseded autosaves.
+        let value = row.text(2 + 6)?;
+        let versioned = versioned_at_raw(&row, 2)?;
+        rows.push((row.text(0)?, versioned, value, row.bool(1)?));
+    }
+    Ok(rows)
+}
+
+/// A journal row (the columns of [`JOURNAL_COLUMNS`] from `at` on) as a versioned change
+/// whose value is left `null`.
+fn versioned_at_raw(row: &db::Row, at: usize) -> Result<Versioned, StoreError> {
+    Ok(Versioned {
+        version: row.int(at)? as u64,
+        change: Change {
+            mutation_id: row.uuid(at + 1)?,
+            entity: row.text(at + 2)?,
+            record_id: row.uuid(at + 3)?,
+            person_id: row.uuid(at + 4)?,
+            field: row.text(at + 5)?,
+            value: serde_json::Value::Null,
+            base_version: row.opt_int(at + 7)?.map(|v| v as u64),
+            hlc: Hlc {
+                wall_ms: row.int(at + 8)? as u64,
+                counter: row.int(at + 9)? as u32,
+                node: row.uuid(at + 10)?,
+            },
+            device_id: row.uuid(at + 11)?,
+        },
+    })
+}
+
+/// Adds one person's records to the page: per register, its heads over every change read.
+fn add_person(builder: &mut SnapshotBuilder, rows: &mut [SnapshotRow]) -> Result<(), StoreError> {
+    // Records and registers in the order they were first written.
+    let mut records: Vec<(String, Uuid)> = Vec::new();
+    let mut registers: HashMap<(String, Uuid), Vec<(String, Register)>> = HashMap::new();
+    let mut counts: HashMap<(String, Uuid), u64> = HashMap::new();
+    let mut raw: HashMap<Uuid, (String, bool)> = HashMap::new();
+    let person = rows[0].1.change.person_id;
+    for (register, versioned, value, may_read_social) in rows.iter_mut() {
+        let key = (versioned.change.entity.clone(), versioned.change.record_id);
+        let regs = registers.entry(key.clone()).or_insert_with(|| {
+            records.push(key.clone());
+            Vec::new()
+        });
+        *counts.entry(key).or_default() += 1;
+        raw.insert(
+            versioned.change.mutation_id,
+            (std::mem::take(value), *may_read_social),
+        );
+        match regs.iter_mut().find(|(r, _)| r == register) {
+            Some((_, reg)) => {
+                reg.insert(versioned.clone());
+            }
+            None => {
+                let mut reg = Register::default();
+                reg.insert(versioned.clone());
+                regs.push((std::mem::take(register), reg));
+            }
+        }
+    }
+    for key in records {
+        let regs = registers.remove(&key).unwrap_or_default();
+        let mut out = Vec::with_capacity(regs.len());
+        for (register, reg) in regs {
+            let mut heads: Vec<Versioned> = reg.heads().into_iter().cloned().collect();
+            for head in &mut heads {
+                let (value, may_read_social) = raw
+                    .get(&head.change.mutation_id)
+                    .ok_or_else(|| StoreError::Corrupt("snapshot head without value".into()))?;
+                head.change.value = serde_json::from_str(value)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                if !may_read_social {
+                    redact_social_notes(&mut head.change);
+                }
+            }
+            out.push(RegisterHeads {
+                register,
+                heads,
+                latest_version: reg.latest_version().unwrap_or(0),
+            });
+        }
+        let changes = counts.get(&key).copied().unwrap_or(0);
+        builder.record(person, &key.0, key.1, out, changes);
+    }
+    Ok(())
+}
