@@ -980,6 +980,23 @@ impl Apply<'_> {
         report: &mut PageReport,
     ) -> Result<Option<Hlc>, StoreError> {
         let registers = snapshot.registers().ok_or(StoreError::Damaged)?;
+        if self.has_outbox {
+            // This laptop's changes the server journalled before the snapshot point are in it,
+            // but only the winners come back: the superseded ones would stay 'acked' and
+            // protect their registers for ever. The engine pushes before it pulls, so what is
+            // acked now was journalled before the snapshot began, or (a sync resumed after a
+            // crash) comes back in the journal after it, where it applies as any change.
+            let mut sweep = self
+                .conn
+                .prepare_cached("DELETE FROM outbox WHERE state = 'acked' AND person_id = ?1")?;
+            let mut last = None;
+            for record in &snapshot.records {
+                if last != Some(record.person_id) {
+                    sweep.execute([record.person_id.to_string()])?;
+                    last = Some(record.person_id);
+                }
+            }
+        }
         let mut latest = None;
         for (heads, version) in &registers {
             for head in heads {
