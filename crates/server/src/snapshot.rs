@@ -178,7 +178,10 @@ fn snapshot_rows(
          LIMIT ?5"
     );
     let mut rows = Vec::new();
-    for row in db.query(&sql, args![device.structure_id, head, person, social, limit])? {
+    for row in db.query(
+        &sql,
+        args![device.structure_id, head, person, social, limit],
+    )? {
         // The value is parsed only for the heads: most changes are superseded autosaves.
         let value = row.text(2 + 6)?;
         let versioned = versioned_at_raw(&row, 2)?;
@@ -249,8 +252,8 @@ fn add_person(builder: &mut SnapshotBuilder, rows: &mut [SnapshotRow]) -> Result
                 let (value, may_read_social) = raw
                     .get(&head.change.mutation_id)
                     .ok_or_else(|| StoreError::Corrupt("snapshot head without value".into()))?;
-                head.change.value = serde_json::from_str(value)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                head.change.value =
+                    serde_json::from_str(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 if !may_read_social {
                     redact_social_notes(&mut head.change);
                 }

@@ -198,7 +198,8 @@ fn versioned_at(row: &Row, at: usize) -> Result<Versioned, StoreError> {
     })
 }
 
-pub(crate) const JOURNAL_COLUMNS: &str = "c.seq, c.mutation_id, c.entity, c.record_id, c.person_id, \
+pub(crate) const JOURNAL_COLUMNS: &str =
+    "c.seq, c.mutation_id, c.entity, c.record_id, c.person_id, \
      c.field, c.value, c.base_version, c.hlc_wall, c.hlc_counter, c.hlc_node, c.device_id";
 
 impl Store {

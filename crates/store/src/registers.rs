@@ -42,17 +42,19 @@ impl CaseFile {
             .collect::<Result<Vec<_>, _>>()?;
         let uuid = |s: &str| Uuid::parse_str(s).map_err(|_| StoreError::Damaged);
         rows.into_iter()
-            .map(|(person, entity, record, register, version, shown, heads)| {
-                Ok(RegisterRow {
-                    person_id: uuid(&person)?,
-                    entity,
-                    record_id: uuid(&record)?,
-                    register,
-                    version: version.max(0) as u64,
-                    shown: shown.as_deref().map(uuid).transpose()?,
-                    heads: serde_json::from_str(&heads).map_err(|_| StoreError::Damaged)?,
-                })
-            })
+            .map(
+                |(person, entity, record, register, version, shown, heads)| {
+                    Ok(RegisterRow {
+                        person_id: uuid(&person)?,
+                        entity,
+                        record_id: uuid(&record)?,
+                        register,
+                        version: version.max(0) as u64,
+                        shown: shown.as_deref().map(uuid).transpose()?,
+                        heads: serde_json::from_str(&heads).map_err(|_| StoreError::Damaged)?,
+                    })
+                },
+            )
             .collect()
     }
 

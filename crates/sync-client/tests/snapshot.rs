@@ -107,7 +107,10 @@ async fn a_snapshot_gives_the_state_of_a_journal_replay() {
     one.sync().await.unwrap();
     let rj = journal.sync().await.unwrap();
     let rs = snap.sync().await.unwrap();
-    assert_eq!(rs.pulled, rj.pulled, "a snapshot stands for the same changes");
+    assert_eq!(
+        rs.pulled, rj.pulled,
+        "a snapshot stands for the same changes"
+    );
     assert!(rs.pages > 1, "{rs:?}");
     assert_eq!(snap.view(), journal.view());
     assert_eq!(snap.view(), one.view());
@@ -128,7 +131,8 @@ async fn a_snapshot_gives_the_state_of_a_journal_replay() {
     };
     assert_eq!(
         base(&snap),
-        journal.with(|f| f.sync_registers().unwrap())
+        journal
+            .with(|f| f.sync_registers().unwrap())
             .iter()
             .find(|r| r.record_id == persons[0] && r.register == "email")
             .unwrap()

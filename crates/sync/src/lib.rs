@@ -11,7 +11,8 @@ mod wire;
 pub use hlc::{ClockAhead, Hlc, MAX_DRIFT_MS};
 pub use merge::{register_key, Conflict, Register, Versioned};
 pub use snapshot::{
-    snapshot_mutation_id, RegisterHeads, Snapshot, SnapshotBuilder, SnapshotRecord, SnapshotRegister,
+    snapshot_mutation_id, RegisterHeads, Snapshot, SnapshotBuilder, SnapshotRecord,
+    SnapshotRegister,
 };
 pub use wire::{
     Change, Cursor, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, FollowUpEntry,

@@ -155,8 +155,12 @@ impl SnapshotBuilder {
             let c = &winner.change;
             let needs_id = !others.is_empty()
                 || c.device_id == self.requester
-                || register_key(entity, &c.field, &c.value, snapshot_mutation_id(winner.version))
-                    != r.register;
+                || register_key(
+                    entity,
+                    &c.field,
+                    &c.value,
+                    snapshot_mutation_id(winner.version),
+                ) != r.register;
             let device = self.device(c.device_id);
             let node = (c.hlc.node != c.device_id).then(|| self.device(c.hlc.node));
             let v = winner.version as i64;
