@@ -202,9 +202,9 @@ async fn a_commit_between_snapshot_pages_comes_once_in_the_journal_after() {
     let mut journal_changes = Vec::new();
     loop {
         let page = client.pull(Some(&cursor), 4).await.unwrap();
-        if page.snapshot.is_some() {
+        if let Some(snapshot) = &page.snapshot {
             snapshot_pages += 1;
-            let records = &page.snapshot.as_ref().unwrap().records;
+            let records = &snapshot.records;
             assert!(records.iter().all(|r| r.person_id != newcomer));
             // The edit committed after the snapshot began is not in it.
             assert!(!format!("{records:?}").contains("06 22 22 22 22"));
