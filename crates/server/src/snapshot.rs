@@ -79,19 +79,19 @@ impl Store {
             Some((head, after)) => (head, Some(after)),
             None => (db::head_seq(&mut tx)?, None),
         };
-        let mut rows = snapshot_rows(&mut tx, device, head, after, None, Some(limit + 1))?;
-        let has_more = rows.len() > limit as usize;
-        if has_more {
-            // The last person may be cut short: leave it to the next page, unless it is the
-            // only one, which then comes whole.
-            let last = rows.last().map(|r| r.1.change.person_id);
-            let first = rows.first().map(|r| r.1.change.person_id);
-            if first == last {
-                rows = snapshot_rows(&mut tx, device, head, after, last, None)?;
-            } else {
-                rows.retain(|r| Some(r.1.change.person_id) != last);
+        // Whole persons in id order, each read through the journal's person index, until
+        // the page holds `limit` changes (at least one person, however many it has).
+        let persons = scope_after(&mut tx, device, head, after, limit + 1)?;
+        let mut rows = Vec::new();
+        let mut used = 0;
+        for (person, may_read_social) in &persons {
+            if used > 0 && rows.len() >= limit as usize {
+                break;
             }
+            rows.extend(person_rows(&mut tx, *person, head, *may_read_social)?);
+            used += 1;
         }
+        let has_more = used < persons.len();
         // Persons removed from this structure's scope up to the snapshot point: a laptop
         // starting over deletes them (a fresh one has none).
         let removals: Vec<Uuid> = if after.is_none() {
@@ -148,44 +148,51 @@ impl Store {
 /// change's value as stored, parsed only if it is a head.
 type SnapshotRow = (String, Versioned, String, bool);
 
-/// The changes up to `head` of the device's scope, person by person in id order, in commit
-/// order within a person: of the persons after `after`, or of `only` that person.
-fn snapshot_rows(
+/// The persons of the device's scope at the snapshot point after `after`, in id order, with
+/// whether the device may read their social-only notes.
+fn scope_after(
     db: &mut Db,
     device: &Device,
     head: i64,
     after: Option<Uuid>,
-    only: Option<Uuid>,
-    limit: Option<u32>,
-) -> Result<Vec<SnapshotRow>, StoreError> {
+    limit: u32,
+) -> Result<Vec<(Uuid, bool)>, StoreError> {
     let social = device.role == Role::Social;
-    let (person_test, person) = match (only, after) {
-        (Some(p), _) => ("c.person_id = ?3", Some(p)),
-        (None, Some(p)) => ("c.person_id > ?3", Some(p)),
-        (None, None) => ("CAST(?3 AS TEXT) IS NULL", None),
-    };
-    let limit = limit.map_or(i64::MAX, i64::from);
+    let rows = db.query(
+        "SELECT person_id, share_social_notes FROM follow_up
+         WHERE structure_id = ?1 AND consent = 1 AND granted_seq <= ?2
+           AND (CAST(?3 AS TEXT) IS NULL OR person_id > ?3)
+         ORDER BY person_id
+         LIMIT ?4",
+        args![device.structure_id, head, after, i64::from(limit)],
+    )?;
+    rows.iter()
+        .map(|row| Ok((row.uuid(0)?, social || row.bool(1)?)))
+        .collect()
+}
+
+/// One person's changes up to `head`, in commit order, without the social-only notes unless
+/// the device may read them.
+fn person_rows(
+    db: &mut Db,
+    person: Uuid,
+    head: i64,
+    may_read_social: bool,
+) -> Result<Vec<SnapshotRow>, StoreError> {
     let sql = format!(
-        "SELECT c.register, (?4 = 1 OR f.share_social_notes = 1) AS may_read_social,
-                {JOURNAL_COLUMNS}
+        "SELECT c.register, {JOURNAL_COLUMNS}
          FROM changes c
-         JOIN follow_up f ON f.person_id = c.person_id AND f.structure_id = ?1
-              AND f.consent = 1 AND f.granted_seq <= ?2
          LEFT JOIN notes n ON n.note_id = c.note_id
-         WHERE {person_test} AND c.seq <= ?2
-           AND (?4 = 1 OR f.share_social_notes = 1 OR coalesce(n.social_only, 0) = 0)
-         ORDER BY c.person_id, c.seq
-         LIMIT ?5"
+         WHERE c.person_id = ?1 AND c.seq <= ?2
+           AND (?3 = 1 OR coalesce(n.social_only, 0) = 0)
+         ORDER BY c.seq"
     );
     let mut rows = Vec::new();
-    for row in db.query(
-        &sql,
-        args![device.structure_id, head, person, social, limit],
-    )? {
+    for row in db.query(&sql, args![person, head, may_read_social])? {
         // The value is parsed only for the heads: most changes are superseded autosaves.
-        let value = row.text(2 + 6)?;
-        let versioned = versioned_at_raw(&row, 2)?;
-        rows.push((row.text(0)?, versioned, value, row.bool(1)?));
+        let value = row.text(1 + 6)?;
+        let versioned = versioned_at_raw(&row, 1)?;
+        rows.push((row.text(0)?, versioned, value, may_read_social));
     }
     Ok(rows)
 }

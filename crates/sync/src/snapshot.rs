@@ -57,8 +57,8 @@ pub struct SnapshotRegister {
     pub field: String,
     #[serde(rename = "v")]
     pub value: serde_json::Value,
-    /// The winner's version minus the previous register's winner version in this record (the
-    /// first register: minus 0).
+    /// The winner's version minus the previous register's winner version in this page (the
+    /// page's first register: minus 0).
     #[serde(rename = "n")]
     pub version: i64,
     /// The register's highest version minus the winner's, when a superseded change or another
@@ -68,7 +68,7 @@ pub struct SnapshotRegister {
     /// The winner's version minus its `base_version`, if it had one.
     #[serde(rename = "b", default, skip_serializing_if = "Option::is_none")]
     pub base: Option<u64>,
-    /// The winner's clock: wall time and counter minus the previous register's.
+    /// The winner's clock: wall time and counter minus the previous register's in this page.
     #[serde(rename = "w")]
     pub wall: i64,
     #[serde(rename = "c")]
@@ -112,6 +112,8 @@ pub struct RegisterHeads {
 /// Builds a snapshot page for one device.
 pub struct SnapshotBuilder {
     requester: Uuid,
+    /// The previous register's version, wall time and counter (deltas run across records).
+    last: (i64, i64, i64),
     devices: HashMap<Uuid, u64>,
     snapshot: Snapshot,
 }
@@ -121,6 +123,7 @@ impl SnapshotBuilder {
     pub fn new(requester: Uuid) -> Self {
         SnapshotBuilder {
             requester,
+            last: (0, 0, 0),
             devices: HashMap::new(),
             snapshot: Snapshot::default(),
         }
@@ -145,7 +148,7 @@ impl SnapshotBuilder {
         changes: u64,
     ) {
         let mut out = Vec::with_capacity(registers.len());
-        let (mut version, mut wall, mut counter) = (0i64, 0i64, 0i64);
+        let (mut version, mut wall, mut counter) = self.last;
         for r in registers {
             let mut heads = r.heads.into_iter();
             let Some(winner) = heads.next() else {
@@ -183,6 +186,7 @@ impl SnapshotBuilder {
             });
             (version, wall, counter) = (v, w, n);
         }
+        self.last = (version, wall, counter);
         if out.is_empty() {
             return;
         }
@@ -205,9 +209,9 @@ impl Snapshot {
     /// `None` if the page refers to a device it does not list.
     pub fn registers(&self) -> Option<Vec<(Vec<Versioned>, u64)>> {
         let mut out = Vec::new();
+        let (mut version, mut wall, mut counter) = (0i64, 0i64, 0i64);
         for record in &self.records {
             let record_id = record.record_id.unwrap_or(record.person_id);
-            let (mut version, mut wall, mut counter) = (0i64, 0i64, 0i64);
             for r in &record.registers {
                 version = version.wrapping_add(r.version);
                 wall = wall.wrapping_add(r.wall);
