@@ -91,7 +91,9 @@ impl Store {
             rows.extend(person_rows(&mut tx, *person, head, *may_read_social)?);
             used += 1;
         }
-        let has_more = used < persons.len();
+        // More persons listed than taken, or a full list (some may have had nothing to send).
+        let has_more = used < persons.len() || persons.len() > limit as usize;
+        let last_person = used.checked_sub(1).map(|i| persons[i].0);
         // Persons removed from this structure's scope up to the snapshot point: a laptop
         // starting over deletes them (a fresh one has none).
         let removals: Vec<Uuid> = if after.is_none() {
@@ -110,7 +112,6 @@ impl Store {
         } else {
             Vec::new()
         };
-        let last_person = rows.last().map(|r| r.1.change.person_id);
         let mut builder = SnapshotBuilder::new(device.id);
         let mut read = BTreeSet::new();
         let mut start = 0;
