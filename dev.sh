@@ -143,8 +143,9 @@ cmd_bench() {
   cargo run --release --locked -p tandem-server --example load -- \
     --database-url "postgres://127.0.0.1:5432/test?options=-csearch_path%3Dtandem_bench"
   psql -q -h 127.0.0.1 -d test -c 'DROP SCHEMA tandem_bench CASCADE'
-  # First sync of 1,000 persons with a diagnostic each (~70,000 changes), and 50 edits end to end.
-  TANDEM_BENCH_LINES=1 TANDEM_SYNC_BENCH_PERSONS=${TANDEM_SYNC_BENCH_PERSONS:-1000} \
+  # First sync of 10,000 persons with a diagnostic each (~700,000 changes: issue 5's scope), in
+  # snapshot form, and 50 edits end to end.
+  TANDEM_BENCH_LINES=1 TANDEM_SYNC_BENCH_PERSONS=${TANDEM_SYNC_BENCH_PERSONS:-10000} \
     cargo test --release --locked -p tandem-sync-client --test bench -- --nocapture 2>/dev/null | grep '^BENCH'
   # Issue 6: status review of 5,000 persons and a 500-event timeline.
   cargo run --release --locked -p tandem-domain --example followup_bench

@@ -502,7 +502,7 @@ fn turning_26_rsa_closed_and_a_new_referent_keep_the_open_objectives() {
             &DiagnosticEdit::AddObjective {
                 id: objective,
                 theme: "mobilite".into(),
-                label: "Passer le permis B".into(),
+                label: "Accéder à un véhicule".into(),
             },
         )
         .unwrap();
@@ -513,7 +513,7 @@ fn turning_26_rsa_closed_and_a_new_referent_keep_the_open_objectives() {
             &DiagnosticEdit::AddAction {
                 id: action,
                 objective_id: objective,
-                label: "S’inscrire à l’auto-école sociale".into(),
+                label: "Bourse au permis".into(),
             },
         )
         .unwrap();

@@ -454,7 +454,9 @@ async fn a_refused_change_stays_listed_with_its_reason() {
     assert_eq!(refused[0].person_name, "Hélène Dubois");
     assert!(refused[0].record.starts_with("Diagnostic"), "{refused:?}");
     assert!(
-        refused[0].reason.contains("réservée aux professionnel·les du social"),
+        refused[0]
+            .reason
+            .contains("réservée aux professionnel·les du social"),
         "{}",
         refused[0].reason
     );

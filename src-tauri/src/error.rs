@@ -175,9 +175,7 @@ impl AppError {
                 StoreError::NotFound => ErrorCode::NotFound,
                 StoreError::Validation(_) => ErrorCode::Validation,
                 StoreError::AlreadyExists => ErrorCode::ProfileExists,
-                StoreError::Finalised | StoreError::HasFinalisedDiagnostic => {
-                    ErrorCode::Finalised
-                }
+                StoreError::Finalised | StoreError::HasFinalisedDiagnostic => ErrorCode::Finalised,
                 StoreError::DraftExists | StoreError::VersionExists => ErrorCode::DraftExists,
                 StoreError::Diagnostic(e) => diagnostic_code(e),
                 StoreError::FollowUp(e) => follow_up_code(e),

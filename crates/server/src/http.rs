@@ -495,9 +495,7 @@ async fn pull(
     let device = authenticate(&state, &headers).await?;
     let now = crate::now_ms();
     let (page, read) = state
-        .with_reader(move |store| {
-            store.read_pull(&device, request.cursor.as_ref(), request.limit, now)
-        })
+        .with_reader(move |store| store.read_pull_request(&device, &request, now))
         .await?;
     // Nothing leaves before its audit rows are committed.
     state.audit(read).await?;

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod db;
 pub mod http;
 mod openapi;
+mod snapshot;
 pub mod store;
 pub mod tls;
 

@@ -47,6 +47,7 @@ pub(crate) const DOCUMENT: &str = r##"{
       "PullResponse": { "type": "object", "required": ["removals", "changes", "cursor", "has_more", "server_time_ms"], "properties": {
         "removals": { "type": "array", "items": { "type": "string", "format": "uuid" } },
         "changes": { "type": "array", "items": { "$ref": "#/components/schemas/VersionedChange" } },
+        "snapshot": { "type": "object", "description": "A snapshot page (first pull with snapshot=true): devices, records with their registers' heads, changes. See docs/sync-protocol.md §6.1." },
         "cursor": { "type": "string", "description": "Opaque." },
         "has_more": { "type": "boolean" },
         "server_time_ms": { "type": "integer", "format": "int64" } } },
@@ -88,7 +89,8 @@ pub(crate) const DOCUMENT: &str = r##"{
       "summary": "The next page of the device's scope, in commit order.",
       "parameters": [ { "$ref": "#/components/parameters/Protocol" },
         { "name": "cursor", "in": "query", "required": false, "schema": { "type": "string" } },
-        { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "maximum": 5000 } } ],
+        { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "maximum": 5000 } },
+        { "name": "snapshot", "in": "query", "required": false, "schema": { "type": "boolean" }, "description": "Without a cursor: answer in snapshot form (current state per record)." } ],
       "responses": {
         "200": { "description": "A page.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/PullResponse" } } } },
         "400": { "$ref": "#/components/responses/Error" }, "401": { "$ref": "#/components/responses/Error" },

@@ -213,7 +213,8 @@ fn versioned_at(row: &Row, at: usize) -> Result<Versioned, StoreError> {
     })
 }
 
-const JOURNAL_COLUMNS: &str = "c.seq, c.mutation_id, c.entity, c.record_id, c.person_id, \
+pub(crate) const JOURNAL_COLUMNS: &str =
+    "c.seq, c.mutation_id, c.entity, c.record_id, c.person_id, \
      c.field, c.value, c.base_version, c.hlc_wall, c.hlc_counter, c.hlc_node, c.device_id";
 
 impl Store {
@@ -652,6 +653,7 @@ impl Store {
         }
         Ok((
             PullResponse {
+                snapshot: None,
                 removals,
                 changes,
                 cursor: encode_cursor(end_e, end_s),
@@ -973,7 +975,11 @@ fn follow_up_entries(
 }
 
 /// The audit rows of a device's read of these records.
-fn read_entries(device: &Device, now_ms: i64, records: BTreeSet<String>) -> Vec<audit::Entry> {
+pub(crate) fn read_entries(
+    device: &Device,
+    now_ms: i64,
+    records: BTreeSet<String>,
+) -> Vec<audit::Entry> {
     records
         .into_iter()
         .map(|record| audit::Entry {
@@ -985,7 +991,7 @@ fn read_entries(device: &Device, now_ms: i64, records: BTreeSet<String>) -> Vec<
         .collect()
 }
 
-fn encode_cursor(e: i64, s: i64) -> Cursor {
+pub(crate) fn encode_cursor(e: i64, s: i64) -> Cursor {
     let mut bytes = vec![CURSOR_FORMAT];
     bytes.extend_from_slice(&e.to_be_bytes());
     bytes.extend_from_slice(&s.to_be_bytes());
@@ -1415,7 +1421,7 @@ fn refresh_note(
 }
 
 /// Drops notes reserved to the social field from a whole-diagnostic value (`create`).
-fn redact_social_notes(change: &mut Change) {
+pub(crate) fn redact_social_notes(change: &mut Change) {
     if change.entity != ENTITY_DIAGNOSTIC {
         return;
     }

@@ -472,7 +472,10 @@ async fn plain_http_is_refused_off_loopback_and_admin_commands_work(backend: Bac
     let unknown = run(&["admin", "structure", "add", "Mairie", "--kind", "mairie"]);
     assert_eq!(unknown.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&unknown.stderr);
-    assert!(stderr.contains("unknown structure kind: mairie"), "{stderr}");
+    assert!(
+        stderr.contains("unknown structure kind: mairie"),
+        "{stderr}"
+    );
     assert!(stderr.contains("mission_locale"), "{stderr}");
     let out = run(&[
         "admin",
@@ -1562,6 +1565,139 @@ async fn who_follows_a_person_is_told_only_to_structures_that_do(backend: Backen
     assert_eq!(status, 400);
 }
 
+/// Pulls a whole first sync in snapshot form: (removals, the registers' heads and versions by
+/// record and key, the journal cursor it ends on).
+async fn pull_snapshot(
+    server: &Server,
+    dev: &common::Dev,
+    limit: u32,
+) -> (
+    Vec<Uuid>,
+    std::collections::BTreeMap<(Uuid, String), (Vec<tandem_sync::Versioned>, u64)>,
+    tandem_sync::Cursor,
+) {
+    let mut removals = Vec::new();
+    let mut registers = std::collections::BTreeMap::new();
+    let (status, json) = server
+        .call(
+            "GET",
+            &format!("/v1/pull?limit={limit}&snapshot=true"),
+            Some(&dev.token),
+            Some("2"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{json}");
+    let mut page: tandem_sync::PullResponse = serde_json::from_value(json).unwrap();
+    loop {
+        assert!(page.changes.is_empty());
+        removals.extend(page.removals.iter().copied());
+        for (heads, version) in page.snapshot.as_ref().unwrap().registers().unwrap() {
+            let c = &heads[0].change;
+            let key = tandem_sync::register_key(&c.entity, &c.field, &c.value, c.mutation_id);
+            assert!(registers
+                .insert((c.record_id, key), (heads, version))
+                .is_none());
+        }
+        if !page.has_more {
+            return (removals, registers, page.cursor);
+        }
+        page = server.pull_page(dev, Some(&page.cursor), limit).await;
+    }
+}
+
+async fn a_snapshot_holds_the_heads_of_the_journal_under_the_same_access_rules(backend: Backend) {
+    let server = Server::start(backend).await;
+    let (s1, s2, s3) = (
+        server.structure("A").await,
+        server.structure("B").await,
+        server.structure("C").await,
+    );
+    let a = server.device(s1, Role::Social).await;
+    let e = server.device(s2, Role::Employment).await;
+    let x = server.device(s3, Role::Social).await;
+    let (person, gone, diag) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let (social_note, shared_note) = (Uuid::now_v7(), Uuid::now_v7());
+    let note = |id: Uuid, visibility: &str| json!({"kind": "add_note", "id": id, "theme": null, "author": "caseworker", "visibility": visibility, "text": "..."});
+    let first = server
+        .push(&a, &[change(&a, person, "phone", json!("01"), None)])
+        .await;
+    let v1 = versions(&first)[0];
+    server
+        .push(
+            &a,
+            &[
+                change(&a, person, "phone", json!("02"), Some(v1)),
+                change(&a, person, "last_name", json!("Martin"), None),
+                change(&a, gone, "last_name", json!("Parti"), None),
+                diagnostic_edit(&a, person, diag, note(social_note, "social_only")),
+                diagnostic_edit(&a, person, diag, note(shared_note, "shared")),
+                diagnostic_edit(
+                    &a,
+                    person,
+                    diag,
+                    json!({"kind": "edit_note", "id": social_note, "text": "secret"}),
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(server.follow_up(&a, person, s2, true, false).await, 204);
+    assert_eq!(server.follow_up(&a, gone, s2, true, false).await, 204);
+    assert_eq!(server.follow_up(&a, gone, s2, false, false).await, 204);
+    for dev in [&a, &e, &x] {
+        // What replaying the journal leaves per register.
+        let (removals, changes, _) = server.pull_all(dev, None, 100).await;
+        let mut expected: std::collections::BTreeMap<(Uuid, String), tandem_sync::Register> =
+            Default::default();
+        for v in changes {
+            let c = &v.change;
+            let key = tandem_sync::register_key(&c.entity, &c.field, &c.value, c.mutation_id);
+            expected.entry((c.record_id, key)).or_default().insert(v);
+        }
+        let (snap_removals, snapshot, cursor) = pull_snapshot(&server, dev, 2).await;
+        assert_eq!(snap_removals, removals);
+        assert_eq!(
+            snapshot.keys().collect::<Vec<_>>(),
+            expected.keys().collect::<Vec<_>>()
+        );
+        for (key, (heads, version)) in &snapshot {
+            let register = &expected[key];
+            assert_eq!(Some(*version), register.latest_version());
+            let mut want: Vec<tandem_sync::Versioned> =
+                register.heads().into_iter().cloned().collect();
+            if heads.len() == 1 && heads[0].change.device_id != dev.id {
+                want[0].change.mutation_id = tandem_sync::snapshot_mutation_id(want[0].version);
+            }
+            assert_eq!(heads, &want);
+        }
+        // Nothing after the snapshot point: the journal from its cursor is empty.
+        let (_, after, _) = server.pull_all(dev, Some(cursor), 100).await;
+        assert!(after.is_empty());
+    }
+    let (removals, snapshot, cursor) = pull_snapshot(&server, &e, 100).await;
+    assert_eq!(removals, vec![gone]);
+    assert!(!format!("{snapshot:?}").contains("secret"));
+    assert!(!format!("{snapshot:?}").contains(&social_note.to_string()));
+    assert!(pull_snapshot(&server, &x, 100).await.1.is_empty());
+    // A change committed after the snapshot comes once, in the journal.
+    let later = server
+        .push(&a, &[change(&a, person, "phone", json!("03"), None)])
+        .await;
+    let (_, after, _) = server.pull_all(&e, Some(cursor), 100).await;
+    assert_eq!(
+        after.iter().map(|v| v.version).collect::<Vec<_>>(),
+        versions(&later)
+    );
+    // Snapshot pages are audited reads, like journal pages: one row per person per page.
+    let reads = format!(
+        "SELECT count(*) FROM audit WHERE action = 'read' AND device_id = '{}'",
+        e.id
+    );
+    let before = server.count(&reads).await;
+    pull_snapshot(&server, &e, 100).await;
+    assert_eq!(server.count(&reads).await, before + 1);
+}
+
 both_backends!(
     who_follows_a_person_is_told_only_to_structures_that_do,
     a_device_lists_the_territorys_structures,
@@ -1586,4 +1722,5 @@ both_backends!(
     deleting_a_person_is_a_tombstone_that_removes_it_everywhere,
     erasing_a_person_purges_it_and_tells_every_device,
     concurrent_writers_never_let_a_cursor_skip_a_change,
+    a_snapshot_holds_the_heads_of_the_journal_under_the_same_access_rules,
 );

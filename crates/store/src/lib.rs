@@ -10,6 +10,7 @@ mod followup;
 mod migrations;
 mod outbox;
 mod person_rows;
+mod registers;
 mod sync;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use uuid::Uuid;
 
 pub use error::StoreError;
 pub use followup::{ReviewEntry, ReviewSelection};
+pub use registers::RegisterRow;
 pub use sync::{
     ConflictValue, OpenConflict, PageReport, PushReport, RefusedChange, SyncCounts, SyncState,
 };

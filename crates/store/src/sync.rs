@@ -17,7 +17,7 @@ use tandem_domain::rome::RomeIndex;
 use tandem_domain::{referentiel, FieldValue, Person, PersonField, RsaStatus};
 use tandem_sync::{
     register_key, Change, Cursor, Hlc, MutationResult, Outcome, PullResponse, RefusalReason,
-    Register, Versioned,
+    Register, Snapshot, Versioned,
 };
 use uuid::Uuid;
 
@@ -305,12 +305,17 @@ impl CaseFile {
         let has_outbox: bool =
             tx.query_row("SELECT EXISTS (SELECT 1 FROM outbox)", [], |row| row.get(0))?;
         let mut apply = Apply::new(&tx, has_outbox);
+        let mut latest = None;
+        if let Some(snapshot) = &page.snapshot {
+            latest = apply.snapshot(snapshot, &mut report)?;
+        }
         for change in &page.changes {
             apply.change(change, &mut report)?;
         }
         apply.show_winners(&mut report)?;
         apply.flush()?;
-        if let Some(latest) = page.changes.iter().map(|v| v.change.hlc).max() {
+        let latest = latest.max(page.changes.iter().map(|v| v.change.hlc).max());
+        if let Some(latest) = latest {
             // A local edit made after seeing these changes must sort after them.
             let clock = outbox::clock(&tx)?;
             if let Ok(next) = clock.observe(&latest, outbox::now_ms()) {
@@ -1037,5 +1042,54 @@ fn field_value(field: PersonField, value: &serde_json::Value) -> Option<FieldVal
             .and_then(RsaStatus::parse)
             .map(|s| FieldValue::Text(s.as_str().to_string())),
         _ => value.as_str().map(|s| FieldValue::Text(s.to_string())),
+    }
+}
+
+impl Apply<'_> {
+    /// A snapshot page's registers: each takes its heads as if the journal had been replayed
+    /// (the superseded changes are not sent), and the register's highest version (a
+    /// superseded change may have come after every head). Returns the latest clock seen.
+    fn snapshot(
+        &mut self,
+        snapshot: &Snapshot,
+        report: &mut PageReport,
+    ) -> Result<Option<Hlc>, StoreError> {
+        let registers = snapshot.registers().ok_or(StoreError::Damaged)?;
+        if self.has_outbox {
+            // This laptop's changes the server journalled before the snapshot point are in it,
+            // but only the winners come back: the superseded ones would stay 'acked' and
+            // protect their registers for ever. The engine pushes before it pulls, so what is
+            // acked now was journalled before the snapshot began, or (a sync resumed after a
+            // crash) comes back in the journal after it, where it applies as any change.
+            let mut sweep = self
+                .conn
+                .prepare_cached("DELETE FROM outbox WHERE state = 'acked' AND person_id = ?1")?;
+            let mut last = None;
+            for record in &snapshot.records {
+                if last != Some(record.person_id) {
+                    sweep.execute([record.person_id.to_string()])?;
+                    last = Some(record.person_id);
+                }
+            }
+        }
+        let mut latest = None;
+        for (heads, version) in &registers {
+            for head in heads {
+                self.change(head, report)?;
+                latest = latest.max(Some(head.change.hlc));
+            }
+            let Some(winner) = heads.first() else {
+                continue;
+            };
+            let c = &winner.change;
+            let key = register_key(&c.entity, &c.field, &c.value, c.mutation_id);
+            if let Some(reg) = self.registers.get_mut(&(c.record_id, key)) {
+                if *version > reg.version {
+                    reg.version = *version;
+                    reg.dirty = true;
+                }
+            }
+        }
+        Ok(latest)
     }
 }

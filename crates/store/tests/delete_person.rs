@@ -38,7 +38,10 @@ fn a_file_never_synced_goes_without_a_trace() {
     // Not enrolled: nothing was ever sent, so no tombstone is journalled.
     assert!(!file.delete_person(person.id, now()).unwrap());
     assert!(matches!(file.person(person.id), Err(StoreError::NotFound)));
-    assert!(matches!(file.diagnostic(draft.id), Err(StoreError::NotFound)));
+    assert!(matches!(
+        file.diagnostic(draft.id),
+        Err(StoreError::NotFound)
+    ));
     assert!(outbox_fields(&path, person.id).is_empty());
     // Deleting again says the person is not there; the other person is untouched.
     assert!(matches!(
@@ -72,7 +75,10 @@ fn an_enrolled_laptop_journals_the_tombstone_and_a_finalised_diagnostic_keeps_th
     );
     let pending = file.pending_outbox(10).unwrap();
     assert_eq!(pending.len(), 1);
-    assert_eq!((pending[0].entity.as_str(), pending[0].field.as_str()), ("person", "deleted"));
+    assert_eq!(
+        (pending[0].entity.as_str(), pending[0].field.as_str()),
+        ("person", "deleted")
+    );
     assert_eq!(pending[0].record_id, person.id);
 
     // A person with a finalised diagnostic keeps their file, and nothing changes.

@@ -335,6 +335,7 @@ fn pulled(
 
 fn page(changes: Vec<Versioned>, removals: Vec<Uuid>, n: u8) -> PullResponse {
     PullResponse {
+        snapshot: None,
         removals,
         changes,
         cursor: Cursor(format!("c{n}")),

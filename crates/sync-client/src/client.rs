@@ -136,6 +136,15 @@ impl ServerClient {
             .ok_or(SyncError::Protocol)
     }
 
+    /// The first page of a first pull in snapshot form (the server's current state per
+    /// record); the next pages are asked for with [`ServerClient::pull`] and its cursor.
+    pub async fn pull_snapshot(&self, limit: u32) -> Result<PullResponse, SyncError> {
+        let path = format!("/v1/pull?limit={limit}&snapshot=true");
+        self.call::<(), _>(Method::GET, &path, None, true)
+            .await?
+            .ok_or(SyncError::Protocol)
+    }
+
     /// Puts a structure in a person's follow-up group, or changes its consent flags.
     pub async fn follow_up(&self, request: &FollowUpRequest) -> Result<(), SyncError> {
         self.call::<_, serde_json::Value>(Method::POST, "/v1/follow-up", Some(request), true)

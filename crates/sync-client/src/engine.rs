@@ -40,6 +40,9 @@ pub struct SyncOptions {
     pub push_max_bytes: usize,
     /// Changes per pull page (1..=5,000).
     pub pull_limit: u32,
+    /// A first pull (no cursor yet) asks for the snapshot form: the current state of each
+    /// record rather than its whole journal.
+    pub snapshot: bool,
 }
 
 impl Default for SyncOptions {
@@ -48,6 +51,7 @@ impl Default for SyncOptions {
             push_batch: 1_000,
             push_max_bytes: 1_000_000,
             pull_limit: 2_000,
+            snapshot: true,
         }
     }
 }
@@ -83,7 +87,8 @@ pub struct SyncReport {
     /// Local changes refused because this laptop's clock is ahead of the server's.
     pub clock_ahead: usize,
     pub pages: usize,
-    /// Changes received.
+    /// Changes received; for a snapshot page, the journal changes it stands for (superseded
+    /// ones included).
     pub pulled: usize,
     /// Persons removed (consent withdrawn, access changed).
     pub removed: usize,
@@ -179,7 +184,10 @@ async fn run<L: LocalFile + ?Sized>(
     let mut cursor = state.cursor;
     status.phase = Phase::Pull;
     status.fraction = None;
-    let mut page = client.pull(cursor.as_ref(), limit).await?;
+    let mut page = match &cursor {
+        None if options.snapshot => client.pull_snapshot(limit).await?,
+        _ => client.pull(cursor.as_ref(), limit).await?,
+    };
     loop {
         if page.has_more && cursor.as_ref() == Some(&page.cursor) {
             // `has_more` without moving on would loop forever.
@@ -195,13 +203,14 @@ async fn run<L: LocalFile + ?Sized>(
         });
         let applied = file.with(|f| f.apply_pull_page(&page))?;
         report.pages += 1;
-        report.pulled += page.changes.len();
+        let pulled = page.changes.len() + page.snapshot.as_ref().map_or(0, |s| s.changes as usize);
+        report.pulled += pulled;
         report.removed += applied.removed;
         report.kept_local += applied.kept_local;
         report.conflicts_opened += applied.conflicts_opened;
         report.conflicts_closed += applied.conflicts_closed;
         status.pages += 1;
-        status.pulled += page.changes.len();
+        status.pulled += pulled;
         progress(&status);
         let Some(mut next) = next else {
             break;

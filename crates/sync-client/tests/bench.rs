@@ -1,7 +1,10 @@
 //! First sync of a large scope: the server holds N persons with a diagnostic each (about 70
 //! changes per person, like a real caseload), and a fresh laptop pulls everything.
 //! Prints changes/s for the whole sync (HTTP + apply) and for the case-file apply alone.
-//! `TANDEM_SYNC_BENCH_PERSONS` sets N (default 200; 1,000 for the report).
+//! `TANDEM_SYNC_BENCH_PERSONS` sets N (default 200; `dev.sh bench`: 10,000, issue 5's target
+//! scope). The first pull takes the snapshot form; `TANDEM_SYNC_BENCH_JOURNAL=1` replays the
+//! whole journal instead, for comparison. Changes/s counts the journal changes the scope holds
+//! (superseded ones included), whichever form carried them.
 
 #![allow(clippy::print_stdout)] // The measurements are this test's output.
 
@@ -121,9 +124,11 @@ async fn first_sync_of_a_large_scope() {
     let seed_s = t.elapsed().as_secs_f64();
 
     // Whole first sync: HTTP pages of 5,000 and the case-file apply.
+    let snapshot = std::env::var_os("TANDEM_SYNC_BENCH_JOURNAL").is_none();
     let mut laptop = Laptop::new(&server, dir.path(), &reader, 1);
     laptop.options = SyncOptions {
         pull_limit: 5_000,
+        snapshot,
         ..SyncOptions::default()
     };
     let t = Instant::now();
@@ -141,7 +146,10 @@ async fn first_sync_of_a_large_scope() {
     let t = Instant::now();
     let mut cursor = None;
     loop {
-        let page = observer_client.pull(cursor.as_ref(), 5_000).await.unwrap();
+        let page = match &cursor {
+            None if snapshot => observer_client.pull_snapshot(5_000).await.unwrap(),
+            _ => observer_client.pull(cursor.as_ref(), 5_000).await.unwrap(),
+        };
         cursor = Some(page.cursor.clone());
         let more = page.has_more;
         pages.push(page);
@@ -170,10 +178,12 @@ async fn first_sync_of_a_large_scope() {
     assert_eq!(view(&file), laptop.view());
     let size = std::fs::metadata(&path).unwrap().len();
     println!(
-        "first sync of {persons} persons, {total} changes: server seeded in {seed_s:.1} s; \
+        "first sync ({}) of {persons} persons, {total} changes, {} pages: server seeded in {seed_s:.1} s; \
          laptop sync {sync_s:.2} s = {:.0} changes/s; pull over HTTP alone {fetch_s:.2} s = {:.0} changes/s; \
          case-file apply alone {apply_s:.2} s = {:.0} changes/s; file {:.1} MB; \
          pages {:.1} MB of JSON, {:.1} MB gzipped",
+        if snapshot { "snapshot" } else { "journal" },
+        pages.len(),
         total as f64 / sync_s,
         total as f64 / fetch_s,
         total as f64 / apply_s,

@@ -54,6 +54,7 @@ fn child() -> i32 {
         push_batch: 5,
         push_max_bytes: 1_000_000,
         pull_limit: 9,
+        snapshot: std::env::var_os("TANDEM_FAULT_JOURNAL").is_none(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

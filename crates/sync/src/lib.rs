@@ -5,10 +5,15 @@
 
 mod hlc;
 mod merge;
+mod snapshot;
 mod wire;
 
 pub use hlc::{ClockAhead, Hlc, MAX_DRIFT_MS};
 pub use merge::{register_key, Conflict, Register, Versioned};
+pub use snapshot::{
+    snapshot_mutation_id, RegisterHeads, Snapshot, SnapshotBuilder, SnapshotRecord,
+    SnapshotRegister,
+};
 pub use wire::{
     Change, Cursor, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, FollowUpEntry,
     FollowUpQuery, FollowUpRequest, MutationResult, Outcome, PullRequest, PullResponse,
@@ -17,7 +22,9 @@ pub use wire::{
 
 /// The protocol version this build speaks. Bumped on any incompatible change of the wire types
 /// or of their meaning; the server answers an older client with `426 upgrade_required`.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Version 2 added the snapshot form of a first pull (`snapshot=true`, [`Snapshot`]); a
+/// version 1 client never asks for it and gets the journal as before.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The oldest client protocol version the server still accepts.
 pub const MIN_PROTOCOL_VERSION: u32 = 1;
@@ -63,7 +70,10 @@ mod tests {
 
     #[test]
     fn structure_kinds_have_labels_and_unknown_ones_none() {
-        assert_eq!(structure_kind_label("mission_locale"), Some("Mission locale"));
+        assert_eq!(
+            structure_kind_label("mission_locale"),
+            Some("Mission locale")
+        );
         assert_eq!(structure_kind_label("ccas"), Some("CCAS / CIAS"));
         assert_eq!(structure_kind_label("test"), None);
     }

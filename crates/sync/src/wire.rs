@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::hlc::Hlc;
 use crate::merge::Versioned;
+use crate::snapshot::Snapshot;
 
 /// One field-level change, as the laptop journals it in its outbox.
 ///
@@ -88,6 +89,10 @@ pub enum RefusalReason {
 pub struct PullRequest {
     pub cursor: Option<Cursor>,
     pub limit: Option<u32>,
+    /// Without a cursor: answer in snapshot form (current state per record) rather than the
+    /// whole journal. Ignored with a journal cursor.
+    #[serde(default)]
+    pub snapshot: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,6 +101,10 @@ pub struct PullResponse {
     pub removals: Vec<Uuid>,
     /// Changes of the device's scope, in the server's commit order, with their versions.
     pub changes: Vec<Versioned>,
+    /// A snapshot page (a first pull that asked for it): the current state of whole records,
+    /// applied after `removals` and before `changes` (always empty in a snapshot page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<Snapshot>,
     /// Where the next pull starts; store it in the same local transaction as the page.
     pub cursor: Cursor,
     pub has_more: bool,

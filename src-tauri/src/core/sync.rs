@@ -18,7 +18,8 @@ use uuid::Uuid;
 use super::{AppCore, Session};
 use crate::error::AppError;
 use crate::sync_view::{
-    ConflictOption, ConflictView, RefusedChangeView, ShareView, StructureView, SyncState, SyncStatus,
+    ConflictOption, ConflictView, RefusedChangeView, ShareView, StructureView, SyncState,
+    SyncStatus,
 };
 
 /// How often the worker syncs when nothing asks it to.
@@ -666,9 +667,15 @@ fn record_and_field(
     register: &str,
 ) -> (String, String) {
     if entity == tandem_sync::ENTITY_PERSON {
-        ("Fiche de la personne".to_string(), person_field_label(field))
+        (
+            "Fiche de la personne".to_string(),
+            person_field_label(field),
+        )
     } else if entity == tandem_sync::ENTITY_FOLLOWUP {
-        ("Suivi du parcours".to_string(), followup_register_label(register))
+        (
+            "Suivi du parcours".to_string(),
+            followup_register_label(register),
+        )
     } else {
         let record = match s.case_file.diagnostic(record_id) {
             Ok(d) => match d.date {
@@ -684,16 +691,26 @@ fn record_and_field(
 /// Why the server refused a change, and what the caseworker can do, in French.
 fn refusal_reason(reason: &str) -> String {
     match reason {
-        "forbidden" => "Votre structure n’a pas (ou plus) accès à ce dossier sur le serveur du \
-             territoire : la personne n’a pas donné son accord au partage avec elle.",
-        "finalised" => "Ce diagnostic a été finalisé sur un autre ordinateur : il ne change plus. \
-             Pour le corriger, créez-en une nouvelle version.",
-        "social_only" => "Cette note est réservée aux professionnel·les du social, et la personne \
-             n’a pas accepté qu’elle soit partagée avec votre structure.",
-        "clock_ahead" => "L’horloge de cet ordinateur est en avance : réglez la date et l’heure, \
-             la modification sera renvoyée.",
-        _ => "Le serveur du territoire n’a pas pu enregistrer cette modification. Si cela se \
-             reproduit, signalez-le au service informatique du territoire.",
+        "forbidden" => {
+            "Votre structure n’a pas (ou plus) accès à ce dossier sur le serveur du \
+             territoire : la personne n’a pas donné son accord au partage avec elle."
+        }
+        "finalised" => {
+            "Ce diagnostic a été finalisé sur un autre ordinateur : il ne change plus. \
+             Pour le corriger, créez-en une nouvelle version."
+        }
+        "social_only" => {
+            "Cette note est réservée aux professionnel·les du social, et la personne \
+             n’a pas accepté qu’elle soit partagée avec votre structure."
+        }
+        "clock_ahead" => {
+            "L’horloge de cet ordinateur est en avance : réglez la date et l’heure, \
+             la modification sera renvoyée."
+        }
+        _ => {
+            "Le serveur du territoire n’a pas pu enregistrer cette modification. Si cela se \
+             reproduit, signalez-le au service informatique du territoire."
+        }
     }
     .to_string()
 }
