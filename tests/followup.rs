@@ -3,109 +3,21 @@
 //! exported as CSV and PDF and read back, continuity across changes of situation, and the errors
 //! the UI gets.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+mod common;
 
 use chrono::{Datelike, Local, NaiveDate};
-use tandem_app::core::{AppCore, KeychainProvider};
 use tandem_app::error::{ErrorCode, IpcError};
 use tandem_app::followup_view::{ReviewExportFormat, ReviewScope};
-use tandem_app::paths::Paths;
 use tandem_domain::diagnostic::{DiagnosticEdit, Orientation};
 use tandem_domain::followup::{
     CaseDecision, EngagementContractKind, FollowUpEdit, InterviewKind, MeetingEdit,
     ObjectiveStatus, Reorientation, ReviewSettings, StatusChange, StatusChangeKind, StepTextField,
     TimelineKind,
 };
-use tandem_domain::{NewPerson, NewProfile, Person, Role, RsaStatus};
-use tandem_keys::Keychain;
-use tandem_server::http::{app, AppState as ServerState};
-use tandem_server::Store;
+use tandem_domain::{Role, RsaStatus};
 use uuid::Uuid;
 
-struct Server {
-    url: String,
-    state: ServerState,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let state = ServerState::new(Store::open(dir.path()).unwrap());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let router = app(state.clone());
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-        Server {
-            url,
-            state,
-            _dir: dir,
-        }
-    }
-
-    async fn account(&self, structure: &str, role: tandem_server::Role) -> (Uuid, String) {
-        let structure = structure.to_string();
-        self.state
-            .with_store(move |s| {
-                let now = tandem_server::now_ms();
-                let sid = s.add_structure(&structure, "test", now)?;
-                let cw = s.add_caseworker(sid, "Agent de test", role, now)?;
-                let code = s.add_enrolment_code(cw, 72, now)?;
-                Ok((sid, code.code))
-            })
-            .await
-            .unwrap()
-    }
-}
-
-struct Laptop {
-    _dir: tempfile::TempDir,
-    core: Arc<AppCore>,
-}
-
-impl Laptop {
-    fn new(caseworker: &str, structure: &str, role: Role) -> Laptop {
-        let dir = tempfile::tempdir().unwrap();
-        let data: PathBuf = dir.path().join("data");
-        let store: Arc<keyring_core::CredentialStore> = keyring_core::mock::Store::new().unwrap();
-        let provider: KeychainProvider =
-            Arc::new(move |id: &str| Ok(Keychain::with_store(Arc::clone(&store), id)));
-        let core = Arc::new(AppCore::new(
-            Paths {
-                data_dir: data.clone(),
-                log_dir: data.join("logs"),
-            },
-            provider,
-        ));
-        core.create_profile(&NewProfile {
-            caseworker_name: caseworker.into(),
-            structure_name: structure.into(),
-            role,
-            passphrase: "un vélo pour deux".into(),
-        })
-        .unwrap();
-        Laptop { _dir: dir, core }
-    }
-
-    fn add_person(&self, first: &str, last: &str, birth: &str) -> Person {
-        self.core
-            .create_person(&NewPerson {
-                first_name: first.into(),
-                last_name: last.into(),
-                birth_date: birth.into(),
-            })
-            .unwrap()
-    }
-
-    fn edit(&self, person: Uuid, edit: FollowUpEdit) {
-        self.core.edit_follow_up(person, &edit).unwrap();
-    }
-
-    async fn sync(&self) {
-        assert!(self.core.sync_cycle().await.unwrap(), "nothing synced");
-    }
-}
+use common::{Laptop, Server};
 
 fn today() -> NaiveDate {
     Local::now().date_naive()

@@ -3,126 +3,15 @@
 //! and resolved from the conflicts screen, and the wipe of a revoked laptop. Real SQLCipher
 //! files; keyring-core's mock keychain (one store per laptop).
 
-use std::path::PathBuf;
-use std::sync::Arc;
+mod common;
 
-use tandem_app::core::{AppCore, AppState, KeychainProvider};
+use tandem_app::core::AppState;
 use tandem_app::error::{ErrorCode, IpcError};
-use tandem_app::paths::Paths;
 use tandem_app::sync_view::SyncState;
 use tandem_domain::{NewPerson, NewProfile, PersonField, Role};
-use tandem_keys::Keychain;
-use tandem_server::http::{app, AppState as ServerState};
-use tandem_server::Store;
 use uuid::Uuid;
 
-struct Server {
-    url: String,
-    state: ServerState,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let state = ServerState::new(Store::open(dir.path()).unwrap());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let router = app(state.clone());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap()
-        });
-        Server {
-            url,
-            state,
-            stop: Some(stop),
-            _dir: dir,
-        }
-    }
-
-    /// A structure, a caseworker account in it, and a one-time enrolment code for that account.
-    async fn account(&self, structure: &str, role: tandem_server::Role) -> (Uuid, String) {
-        let structure = structure.to_string();
-        self.state
-            .with_store(move |s| {
-                let now = tandem_server::now_ms();
-                let sid = s.add_structure(&structure, "test", now)?;
-                let cw = s.add_caseworker(sid, "Agent de test", role, now)?;
-                let code = s.add_enrolment_code(cw, 72, now)?;
-                Ok((sid, code.code))
-            })
-            .await
-            .unwrap()
-    }
-}
-
-struct Laptop {
-    _dir: tempfile::TempDir,
-    core: Arc<AppCore>,
-    keychain_store: Arc<keyring_core::CredentialStore>,
-}
-
-impl Laptop {
-    fn new(structure: &str, role: Role) -> Laptop {
-        let dir = tempfile::tempdir().unwrap();
-        let data: PathBuf = dir.path().join("data");
-        let store: Arc<keyring_core::CredentialStore> = keyring_core::mock::Store::new().unwrap();
-        let for_provider = Arc::clone(&store);
-        let provider: KeychainProvider =
-            Arc::new(move |id: &str| Ok(Keychain::with_store(Arc::clone(&for_provider), id)));
-        let core = Arc::new(AppCore::new(
-            Paths {
-                data_dir: data.clone(),
-                log_dir: data.join("logs"),
-            },
-            provider,
-        ));
-        core.create_profile(&NewProfile {
-            caseworker_name: "Camille Roux".into(),
-            structure_name: structure.into(),
-            role,
-            passphrase: "un vélo pour deux".into(),
-        })
-        .unwrap();
-        Laptop {
-            _dir: dir,
-            core,
-            keychain_store: store,
-        }
-    }
-
-    fn token(&self) -> String {
-        let AppState::Unlocked { profile } = self.core.state().unwrap() else {
-            panic!("locked")
-        };
-        Keychain::with_store(Arc::clone(&self.keychain_store), &profile.id.to_string())
-            .load_device_token()
-            .unwrap()
-            .to_string()
-    }
-
-    /// Hélène Dubois, created on this laptop.
-    fn add_helene(&self) -> tandem_domain::Person {
-        self.core
-            .create_person(&NewPerson {
-                first_name: "Hélène".into(),
-                last_name: "Dubois".into(),
-                birth_date: String::new(),
-            })
-            .unwrap()
-    }
-
-    async fn sync(&self) {
-        assert!(self.core.sync_cycle().await.unwrap(), "nothing synced");
-    }
-}
+use common::{Laptop, Server};
 
 fn code<T: std::fmt::Debug>(result: Result<T, tandem_app::error::AppError>) -> ErrorCode {
     let error: IpcError = result.unwrap_err().into();
@@ -139,8 +28,8 @@ async fn two_structures_share_a_file_see_a_conflict_and_resolve_it() {
     let (structure_b, code_b) = server
         .account("Mission locale Est", tandem_server::Role::Employment)
         .await;
-    let a = Laptop::new("CCAS de Villeurbanne", Role::Social);
-    let b = Laptop::new("Mission locale Est", Role::Employment);
+    let a = Laptop::new("Camille Roux", "CCAS de Villeurbanne", Role::Social);
+    let b = Laptop::new("Camille Roux", "Mission locale Est", Role::Employment);
 
     // Before enrolment: the indicator says so, and « Synchroniser » is refused.
     let status = a.core.sync_status().unwrap();
@@ -308,7 +197,7 @@ async fn a_revoked_laptop_erases_its_case_file_and_says_so() {
     let (_, code_a) = server
         .account("CCAS de Villeurbanne", tandem_server::Role::Social)
         .await;
-    let a = Laptop::new("CCAS de Villeurbanne", Role::Social);
+    let a = Laptop::new("Camille Roux", "CCAS de Villeurbanne", Role::Social);
     let status = a.core.enrol_device(&server.url, &code_a).await.unwrap();
     assert_eq!(status.state, SyncState::Syncing);
     a.add_helene();
@@ -355,7 +244,7 @@ async fn an_unreachable_server_is_offline_and_keeps_every_change() {
     let (_, code_a) = server
         .account("CCAS de Villeurbanne", tandem_server::Role::Social)
         .await;
-    let a = Laptop::new("CCAS de Villeurbanne", Role::Social);
+    let a = Laptop::new("Camille Roux", "CCAS de Villeurbanne", Role::Social);
     a.core.enrol_device(&server.url, &code_a).await.unwrap();
     a.sync().await;
 
@@ -371,7 +260,7 @@ async fn an_unreachable_server_is_offline_and_keeps_every_change() {
     assert_eq!(a.core.search_persons("helene").unwrap().total, 1);
 
     // Enrolling against a server that does not answer: offline, nothing recorded.
-    let b = Laptop::new("CCAS de Villeurbanne", Role::Social);
+    let b = Laptop::new("Camille Roux", "CCAS de Villeurbanne", Role::Social);
     assert_eq!(
         code(b.core.enrol_device(&server.url, &code_a).await),
         ErrorCode::Offline
@@ -388,7 +277,7 @@ async fn a_file_not_yet_sent_cannot_be_shared_and_says_why() {
     let (structure_b, _) = server
         .account("Mission locale Est", tandem_server::Role::Employment)
         .await;
-    let a = Laptop::new("CCAS de Villeurbanne", Role::Social);
+    let a = Laptop::new("Camille Roux", "CCAS de Villeurbanne", Role::Social);
     // Not enrolled: no structure list, no sharing.
     assert_eq!(code(a.core.list_structures().await), ErrorCode::NotEnrolled);
     a.core.enrol_device(&server.url, &code_a).await.unwrap();
@@ -419,8 +308,8 @@ async fn a_refused_change_stays_listed_with_its_reason() {
     let (structure_b, code_b) = server
         .account("Mission locale Est", tandem_server::Role::Employment)
         .await;
-    let a = Laptop::new("CCAS de Villeurbanne", Role::Social);
-    let b = Laptop::new("Mission locale Est", Role::Employment);
+    let a = Laptop::new("Camille Roux", "CCAS de Villeurbanne", Role::Social);
+    let b = Laptop::new("Camille Roux", "Mission locale Est", Role::Employment);
     a.core.enrol_device(&server.url, &code_a).await.unwrap();
     b.core.enrol_device(&server.url, &code_b).await.unwrap();
     let person = a.add_helene();
@@ -477,8 +366,8 @@ async fn a_file_deleted_on_one_laptop_leaves_the_others_at_their_next_sync() {
     let (structure_b, code_b) = server
         .account("Mission locale Est", tandem_server::Role::Employment)
         .await;
-    let a = Laptop::new("CCAS de Villeurbanne", Role::Social);
-    let b = Laptop::new("Mission locale Est", Role::Employment);
+    let a = Laptop::new("Camille Roux", "CCAS de Villeurbanne", Role::Social);
+    let b = Laptop::new("Camille Roux", "Mission locale Est", Role::Employment);
     a.core.enrol_device(&server.url, &code_a).await.unwrap();
     b.core.enrol_device(&server.url, &code_b).await.unwrap();
     let person = a.add_helene();

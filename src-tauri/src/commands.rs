@@ -149,6 +149,35 @@ pub async fn print_diagnostic(
     blocking(&core, move |c| c.print_diagnostic(id, audience)).await
 }
 
+/// The system's "save as" dialog, opened from Rust (the window has no dialog permission): the
+/// chosen path and the file name to show, or `None` when the caseworker cancelled.
+async fn ask_save_path(
+    app: tauri::AppHandle,
+    title: &'static str,
+    name: String,
+    filter: &'static str,
+    extension: &'static str,
+) -> Option<(std::path::PathBuf, String)> {
+    use tauri_plugin_dialog::DialogExt;
+    let chosen = tauri::async_runtime::spawn_blocking(move || {
+        app.dialog()
+            .file()
+            .set_title(title)
+            .set_file_name(name)
+            .add_filter(filter, &[extension])
+            .blocking_save_file()
+    })
+    .await
+    .ok()
+    .flatten();
+    let path = chosen.and_then(|p| p.into_path().ok())?;
+    let shown = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Some((path, shown))
+}
+
 /// Asks where to save (the system's dialog, opened from Rust), then writes the PDF there.
 /// Returns the chosen file name, or `None` when the caseworker cancelled.
 #[tauri::command]
@@ -158,26 +187,12 @@ pub async fn save_diagnostic_pdf(
     id: Uuid,
     audience: Audience,
 ) -> Result<Option<String>, IpcError> {
-    use tauri_plugin_dialog::DialogExt;
     let name = blocking(&core, move |c| c.suggested_pdf_name(id, audience)).await?;
-    let chosen = tauri::async_runtime::spawn_blocking(move || {
-        app.dialog()
-            .file()
-            .set_title("Enregistrer le diagnostic en PDF")
-            .set_file_name(name)
-            .add_filter("PDF", &["pdf"])
-            .blocking_save_file()
-    })
-    .await
-    .ok()
-    .flatten();
-    let Some(path) = chosen.and_then(|p| p.into_path().ok()) else {
+    let Some((path, shown)) =
+        ask_save_path(app, "Enregistrer le diagnostic en PDF", name, "PDF", "pdf").await
+    else {
         return Ok(None);
     };
-    let shown = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     blocking(&core, move |c| c.save_diagnostic_pdf(id, audience, &path)).await?;
     Ok(Some(shown))
 }
@@ -311,7 +326,6 @@ pub async fn save_status_review(
     scope: ReviewScope,
     format: ReviewExportFormat,
 ) -> Result<Option<String>, IpcError> {
-    use tauri_plugin_dialog::DialogExt;
     let (name, bytes) = blocking(&core, move |c| {
         c.status_review_export(settings, scope, format)
     })
@@ -320,24 +334,17 @@ pub async fn save_status_review(
         ReviewExportFormat::Csv => ("CSV (tableur)", "csv"),
         ReviewExportFormat::Pdf => ("PDF", "pdf"),
     };
-    let chosen = tauri::async_runtime::spawn_blocking(move || {
-        app.dialog()
-            .file()
-            .set_title("Enregistrer le point de situation")
-            .set_file_name(name)
-            .add_filter(filter, &[extension])
-            .blocking_save_file()
-    })
+    let Some((path, shown)) = ask_save_path(
+        app,
+        "Enregistrer le point de situation",
+        name,
+        filter,
+        extension,
+    )
     .await
-    .ok()
-    .flatten();
-    let Some(path) = chosen.and_then(|p| p.into_path().ok()) else {
+    else {
         return Ok(None);
     };
-    let shown = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     blocking(&core, move |c| c.save_export(&path, &bytes)).await?;
     Ok(Some(shown))
 }
