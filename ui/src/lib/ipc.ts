@@ -81,13 +81,13 @@ export interface Backend {
   listStructures(): Promise<StructureView[]>;
   /**
    * Records on the server that the person consents to share their file with this structure
-   * (network). Refused with `offline`, `not_found` (the person has not reached the server yet: the
-   * message says to synchronise first), `sync_failed` or `not_enrolled`.
+   * (network). Refused with `offline`, `not_on_server` (the person has not reached the server yet:
+   * the message says to synchronise first, and the form offers it), `sync_failed` or `not_enrolled`.
    */
   sharePerson(personId: string, structureId: string, shareSocialNotes: boolean): Promise<void>;
   /**
    * The other structures that currently see the person's file with their consent (network). Refused
-   * with `offline`, `not_found` (the file has not reached the server yet), `not_enrolled` or
+   * with `offline`, `not_on_server` (the file has not reached the server yet), `not_enrolled` or
    * `sync_failed`.
    */
   listShares(personId: string): Promise<ShareView[]>;
@@ -137,6 +137,7 @@ const ERROR_CODES: readonly ErrorCode[] = [
   "device_revoked",
   "upgrade_required",
   "sync_failed",
+  "not_on_server",
   "internal",
 ];
 
