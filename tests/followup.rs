@@ -495,6 +495,14 @@ fn turning_26_rsa_closed_and_a_new_referent_keep_the_open_objectives() {
     // The diagnostic's plan becomes steps, once.
     let d = laptop.core.start_diagnostic(p).unwrap();
     let (objective, action) = (Uuid::now_v7(), Uuid::now_v7());
+    let mobility = laptop
+        .core
+        .referentiel()
+        .themes
+        .iter()
+        .find(|t| t.key == "mobilite")
+        .unwrap()
+        .clone();
     laptop
         .core
         .edit_diagnostic(
@@ -502,7 +510,7 @@ fn turning_26_rsa_closed_and_a_new_referent_keep_the_open_objectives() {
             &DiagnosticEdit::AddObjective {
                 id: objective,
                 theme: "mobilite".into(),
-                label: "Passer le permis B".into(),
+                label: mobility.objectives[0].clone(),
             },
         )
         .unwrap();
@@ -513,7 +521,7 @@ fn turning_26_rsa_closed_and_a_new_referent_keep_the_open_objectives() {
             &DiagnosticEdit::AddAction {
                 id: action,
                 objective_id: objective,
-                label: "S’inscrire à l’auto-école sociale".into(),
+                label: mobility.actions[0].clone(),
             },
         )
         .unwrap();
