@@ -407,6 +407,14 @@ fn turning_26_rsa_closed_and_a_new_referent_keep_the_open_objectives() {
     // The diagnostic's plan becomes steps, once.
     let d = laptop.core.start_diagnostic(p).unwrap();
     let (objective, action) = (Uuid::now_v7(), Uuid::now_v7());
+    let mobility = laptop
+        .core
+        .referentiel()
+        .themes
+        .iter()
+        .find(|t| t.key == "mobilite")
+        .unwrap()
+        .clone();
     laptop
         .core
         .edit_diagnostic(
@@ -414,7 +422,7 @@ fn turning_26_rsa_closed_and_a_new_referent_keep_the_open_objectives() {
             &DiagnosticEdit::AddObjective {
                 id: objective,
                 theme: "mobilite".into(),
-                label: "Accéder à un véhicule".into(),
+                label: mobility.objectives[0].clone(),
             },
         )
         .unwrap();
@@ -425,7 +433,7 @@ fn turning_26_rsa_closed_and_a_new_referent_keep_the_open_objectives() {
             &DiagnosticEdit::AddAction {
                 id: action,
                 objective_id: objective,
-                label: "Bourse au permis".into(),
+                label: mobility.actions[0].clone(),
             },
         )
         .unwrap();

@@ -457,7 +457,9 @@ fn a_schema_1_file_is_migrated_to_the_current_schema() {
     // Turn the file back into what version 1 wrote.
     let conn = raw_keyed(&path, &KEY);
     conn.execute_batch(
-        "DROP TRIGGER diagnostics_finalised_no_update;
+        "DROP TABLE review_meetings;
+         DROP TABLE followup;
+         DROP TRIGGER diagnostics_finalised_no_update;
          DROP TRIGGER diagnostics_finalised_no_delete;
          DROP TABLE diagnostics;
          DROP TABLE sync_state;
