@@ -59,16 +59,7 @@ fn add_step(id: Uuid, label: &str, planned_end: Option<NaiveDate>) -> FollowUpEd
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_review_group_decision_appears_on_the_persons_timeline_on_another_laptop_after_sync() {
     let server = Server::start().await;
-    let (_, code_a) = server
-        .account("CCAS de Villeurbanne", tandem_server::Role::Social)
-        .await;
-    let (structure_b, code_b) = server
-        .account("Mission locale Est", tandem_server::Role::Employment)
-        .await;
-    let a = Laptop::new("Camille Roux", "CCAS de Villeurbanne", Role::Social);
-    let b = Laptop::new("Jean Petit", "Mission locale Est", Role::Employment);
-    a.core.enrol_device(&server.url, &code_a).await.unwrap();
-    b.core.enrol_device(&server.url, &code_b).await.unwrap();
+    let (a, b, structure_b) = server.two_enrolled_laptops("Jean Petit").await;
 
     // A follows Hélène, who consents to share her file with B's structure.
     let person = a.add_person("Hélène", "Dubois", "");

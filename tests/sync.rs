@@ -302,16 +302,7 @@ async fn a_file_not_yet_sent_cannot_be_shared_and_says_why() {
 async fn a_refused_change_stays_listed_with_its_reason() {
     use tandem_domain::diagnostic::{DiagnosticEdit, Interviewer, NoteVisibility};
     let server = Server::start().await;
-    let (_, code_a) = server
-        .account("CCAS de Villeurbanne", tandem_server::Role::Social)
-        .await;
-    let (structure_b, code_b) = server
-        .account("Mission locale Est", tandem_server::Role::Employment)
-        .await;
-    let a = Laptop::new("Camille Roux", "CCAS de Villeurbanne", Role::Social);
-    let b = Laptop::new("Camille Roux", "Mission locale Est", Role::Employment);
-    a.core.enrol_device(&server.url, &code_a).await.unwrap();
-    b.core.enrol_device(&server.url, &code_b).await.unwrap();
+    let (a, b, structure_b) = server.two_enrolled_laptops("Camille Roux").await;
     let person = a.add_helene();
     a.sync().await;
     // Hélène does not allow notes reserved to the social field to go to Mission locale Est.
@@ -360,16 +351,7 @@ async fn a_refused_change_stays_listed_with_its_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_deleted_on_one_laptop_leaves_the_others_at_their_next_sync() {
     let server = Server::start().await;
-    let (_, code_a) = server
-        .account("CCAS de Villeurbanne", tandem_server::Role::Social)
-        .await;
-    let (structure_b, code_b) = server
-        .account("Mission locale Est", tandem_server::Role::Employment)
-        .await;
-    let a = Laptop::new("Camille Roux", "CCAS de Villeurbanne", Role::Social);
-    let b = Laptop::new("Camille Roux", "Mission locale Est", Role::Employment);
-    a.core.enrol_device(&server.url, &code_a).await.unwrap();
-    b.core.enrol_device(&server.url, &code_b).await.unwrap();
+    let (a, b, structure_b) = server.two_enrolled_laptops("Camille Roux").await;
     let person = a.add_helene();
     let kept = a
         .core

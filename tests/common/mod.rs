@@ -61,6 +61,24 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Laptop A of Camille Roux at CCAS de Villeurbanne (social) and laptop B of `b_caseworker`
+    /// at Mission locale Est (employment), both enrolled; and B's structure id.
+    pub async fn two_enrolled_laptops(&self, b_caseworker: &str) -> (Laptop, Laptop, Uuid) {
+        let (_, code_a) = self
+            .account("CCAS de Villeurbanne", tandem_server::Role::Social)
+            .await;
+        let (structure_b, code_b) = self
+            .account("Mission locale Est", tandem_server::Role::Employment)
+            .await;
+        let a = Laptop::new("Camille Roux", "CCAS de Villeurbanne", Role::Social);
+        let b = Laptop::new(b_caseworker, "Mission locale Est", Role::Employment);
+        a.core.enrol_device(&self.url, &code_a).await.unwrap();
+        b.core.enrol_device(&self.url, &code_b).await.unwrap();
+        (a, b, structure_b)
+    }
+}
+
 pub struct Laptop {
     pub _dir: tempfile::TempDir,
     pub core: Arc<AppCore>,
