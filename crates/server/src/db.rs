@@ -649,11 +649,14 @@ impl Db {
 
     fn open_sqlite(data_dir: &Path) -> Result<Db, DbError> {
         let conn = rusqlite::Connection::open(data_dir.join(FILE_NAME))?;
+        // The wait comes first, so that every statement below waits too. SQLite's busy handler
+        // polls and is not fair: a connection can wait through many commits of a busy writer
+        // (an admin command beside a loaded server) before it gets its turn, hence the long wait.
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
+            "PRAGMA busy_timeout = 30000;
+             PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
-             PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 5000;",
+             PRAGMA foreign_keys = ON;",
         )?;
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let result = (|| -> Result<(), DbError> {
@@ -698,9 +701,9 @@ impl Db {
             Target::Sqlite(dir) => {
                 let conn = rusqlite::Connection::open(dir.join(FILE_NAME))?;
                 conn.execute_batch(
-                    "PRAGMA query_only = ON;
-                     PRAGMA foreign_keys = ON;
-                     PRAGMA busy_timeout = 5000;",
+                    "PRAGMA busy_timeout = 5000;
+                     PRAGMA query_only = ON;
+                     PRAGMA foreign_keys = ON;",
                 )?;
                 Ok(Db::Sqlite(conn))
             }

@@ -1176,14 +1176,17 @@ async fn concurrent_writers_never_let_a_cursor_skip_a_change(backend: Backend) {
     const BATCHES: usize = 30;
     const PER_BATCH: usize = 3;
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Both writers are open (opening takes the write lock once) before either starts pushing.
+    let ready = std::sync::Arc::new(std::sync::Barrier::new(writers.len()));
     let handles: Vec<_> = writers
         .iter()
         .cloned()
         .map(|dev| {
-            let open = open.clone();
+            let (open, ready) = (open.clone(), ready.clone());
             std::thread::spawn(move || {
                 let mut store = open();
                 let device = store.authenticate(&dev.token).unwrap().unwrap();
+                ready.wait();
                 for _ in 0..BATCHES {
                     let person = Uuid::now_v7();
                     let batch: Vec<_> = (0..PER_BATCH)
