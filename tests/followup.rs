@@ -160,6 +160,58 @@ async fn a_review_group_decision_appears_on_the_persons_timeline_on_another_lapt
     assert!(a.core.list_conflicts().unwrap().is_empty());
     assert!(b.core.list_conflicts().unwrap().is_empty());
 
+    // The meeting itself reached B through Hélène's file: date, structures, her case and its
+    // decision.
+    let on_b = b.core.list_meetings().unwrap();
+    assert_eq!(on_b, a.core.list_meetings().unwrap());
+    // A person A does not share with B, put on the agenda: B never learns of it.
+    let marc = a.add_person("Marc", "Leroy", "");
+    a.core
+        .edit_meeting(
+            meeting.id,
+            &MeetingEdit::AddCase {
+                person_id: marc.id,
+                reason: "Étape en retard".into(),
+            },
+        )
+        .unwrap();
+    // B corrects the structures present; A sees the correction.
+    let structures = vec![
+        "CCAS de Villeurbanne".to_string(),
+        "Mission locale Est".to_string(),
+        "France Travail Lyon Est".to_string(),
+    ];
+    b.core
+        .edit_meeting(
+            meeting.id,
+            &MeetingEdit::SetStructures {
+                structures: structures.clone(),
+            },
+        )
+        .unwrap();
+    a.sync().await;
+    b.sync().await;
+    a.sync().await;
+    let on_a = a.core.list_meetings().unwrap();
+    assert_eq!(on_a[0].structures_present, structures);
+    assert_eq!(on_a[0].cases.len(), 2, "{on_a:?}");
+    let on_b = b.core.list_meetings().unwrap();
+    assert_eq!(on_b[0].structures_present, structures);
+    assert_eq!(on_b[0].cases.len(), 1, "{on_b:?}");
+    assert_eq!(on_b[0].cases[0].person_id, person.id);
+    assert!(on_b[0].cases[0].decision.is_some());
+    // Marc taken off on A: his case leaves A's meeting, and B still has only Hélène's.
+    a.core
+        .edit_meeting(meeting.id, &MeetingEdit::RemoveCase { person_id: marc.id })
+        .unwrap();
+    a.sync().await;
+    b.sync().await;
+    assert_eq!(a.core.list_meetings().unwrap()[0].cases.len(), 1);
+    assert_eq!(
+        b.core.list_meetings().unwrap(),
+        a.core.list_meetings().unwrap()
+    );
+
     // Both rename the same step offline: one conflict, on the follow-up, seen on both.
     let rename = |value: &str| FollowUpEdit::SetStepText {
         id: step,

@@ -10,8 +10,8 @@ use tandem_domain::diagnostic_rules::{self as rules, EditContext};
 use tandem_domain::followup::continuity::StatusChangeKind;
 use tandem_domain::followup::group::ReviewMeeting;
 use tandem_domain::followup::{
-    apply, apply_meeting_edit, decision_edit, new_meeting, open_objectives, plan_edits,
-    referent_history, referent_on, review_row, timeline, CaseDecision, DecidedBy,
+    agenda_edit, apply, apply_meeting_edit, decision_edit, new_meeting, open_objectives,
+    plan_edits, referent_history, referent_on, review_row, timeline, CaseDecision, DecidedBy,
     EngagementContractKind, FollowUp, FollowUpContext, FollowUpEdit, FollowUpError, InterviewKind,
     MeetingEdit, MeetingError, ObjectiveStatus, Reorientation, ReviewSettings, ReviewSubject,
     StatusChange, StepTextField, TimelineEntry, TimelineFilter, TimelineKind,
@@ -875,6 +875,71 @@ fn a_review_group_decision_lands_on_the_persons_timeline_through_the_journal() {
     ok(&mut laptop_a, today, decision_edit(&m, person).unwrap());
     assert_eq!(laptop_a.review_decisions.len(), 1);
     assert!(laptop_a.orientations.is_empty());
+}
+
+#[test]
+fn a_meeting_is_rebuilt_person_by_person_from_the_files_that_name_it() {
+    use tandem_domain::followup::group::meetings_from_file;
+    let (helene, marc) = (id(1), id(2));
+    let today = d(2026, 11, 26);
+    let mut m = meeting_with_case(helene);
+    apply_meeting_edit(
+        &mut m,
+        &MeetingEdit::AddCase {
+            person_id: marc,
+            reason: "Étape en retard".into(),
+        },
+    )
+    .unwrap();
+    let (mut file_h, mut file_m) = (FollowUp::new(helene), FollowUp::new(marc));
+    ok(&mut file_h, today, agenda_edit(&m, helene));
+    ok(&mut file_m, today, agenda_edit(&m, marc));
+
+    // Another laptop that follows only Marc sees the meeting with Marc alone.
+    let rebuilt = meetings_from_file(&file_m, |_| None);
+    assert_eq!(rebuilt.len(), 1);
+    assert_eq!(rebuilt[0].id, m.id);
+    assert_eq!(rebuilt[0].date, m.date);
+    assert_eq!(rebuilt[0].structures_present, m.structures_present);
+    assert_eq!(rebuilt[0].cases.len(), 1);
+    assert_eq!(rebuilt[0].cases[0].reason, "Étape en retard");
+    // Following both, it sees the whole meeting; applying a file twice changes nothing more.
+    let both = meetings_from_file(&file_h, |_| Some(rebuilt[0].clone()));
+    assert_eq!(both[0].cases.len(), 2);
+    assert!(meetings_from_file(&file_h, |_| Some(both[0].clone())).is_empty());
+
+    // The decision travels in the file too; taking Marc off the agenda removes his case.
+    apply_meeting_edit(
+        &mut m,
+        &MeetingEdit::Decide {
+            person_id: helene,
+            decision: CaseDecision {
+                reorientation: None,
+                actions: vec!["Atelier CV".into()],
+                next_review: None,
+                notes: String::new(),
+            },
+        },
+    )
+    .unwrap();
+    ok(&mut file_h, today, decision_edit(&m, helene).unwrap());
+    apply_meeting_edit(&mut m, &MeetingEdit::RemoveCase { person_id: marc }).unwrap();
+    ok(&mut file_m, today, agenda_edit(&m, marc));
+    assert!(!file_m.review_agenda[0].on_agenda);
+    let mut seen = both[0].clone();
+    for file in [&file_h, &file_m] {
+        for changed in meetings_from_file(file, |_| Some(seen.clone())) {
+            seen = changed;
+        }
+    }
+    assert_eq!(seen, m);
+    // A laptop that only ever saw Marc taken off never lists the meeting.
+    assert!(meetings_from_file(&file_m, |_| None).is_empty());
+    // Files written before agendas synced still read.
+    let mut old = serde_json::to_value(FollowUp::new(helene)).unwrap();
+    old.as_object_mut().unwrap().remove("review_agenda");
+    let old: FollowUp = serde_json::from_value(old).unwrap();
+    assert!(old.review_agenda.is_empty());
 }
 
 #[test]

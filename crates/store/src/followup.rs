@@ -5,14 +5,18 @@
 //! its outbox row (entity `followup`, record = the person, field = the edit's kind, value = the
 //! edit), exactly as diagnostic edits are journalled. A refused edit writes nothing.
 //!
-//! Review meetings stay on this laptop; a decision is written both to the meeting and, as a
-//! `RecordReviewDecision` edit, to the person's file (which syncs), in one transaction.
+//! A review meeting is stored whole in `review_meetings`; what it says about each person on its
+//! agenda is also written, in the same transaction, to that person's file, which syncs: the
+//! agenda entry (`SetReviewAgenda`: the meeting's date and structures, the reason, or taken off)
+//! and the decision (`RecordReviewDecision`). A pull rebuilds the meetings from the files it
+//! changed ([`project_meetings`]), so a meeting reaches every laptop that follows one of its
+//! persons, with only the persons that laptop may see.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tandem_domain::followup::group::ReviewMeeting;
 use tandem_domain::followup::{
-    self, apply_meeting_edit, decision_edit, new_meeting, referent_history, FollowUp,
+    self, agenda_edit, apply_meeting_edit, decision_edit, new_meeting, referent_history, FollowUp,
     FollowUpContext, FollowUpEdit, MeetingEdit, ReviewSubject,
 };
 use uuid::Uuid;
@@ -187,10 +191,23 @@ impl CaseFile {
             require_person(&tx, *person_id)?;
         }
         apply_meeting_edit(&mut meeting, edit)?;
-        if let MeetingEdit::Decide { person_id, .. } = edit {
-            let record = decision_edit(&meeting, *person_id)?;
+        // What each person's file must now say about this meeting.
+        let records: Vec<(Uuid, FollowUpEdit)> = match edit {
+            MeetingEdit::Decide { person_id, .. } => {
+                vec![(*person_id, decision_edit(&meeting, *person_id)?)]
+            }
+            MeetingEdit::AddCase { person_id, .. } | MeetingEdit::RemoveCase { person_id } => {
+                vec![(*person_id, agenda_edit(&meeting, *person_id))]
+            }
+            MeetingEdit::SetDate { .. } | MeetingEdit::SetStructures { .. } => meeting
+                .cases
+                .iter()
+                .map(|c| (c.person_id, agenda_edit(&meeting, c.person_id)))
+                .collect(),
+        };
+        for (person_id, record) in records {
             let mut file =
-                load_follow_up(&tx, *person_id)?.unwrap_or_else(|| FollowUp::new(*person_id));
+                load_follow_up(&tx, person_id)?.unwrap_or_else(|| FollowUp::new(person_id));
             if apply_and_journal(&tx, &mut file, &[record], ctx, now)? {
                 write_follow_up(&tx, &file, now)?;
             }
@@ -293,6 +310,25 @@ fn parse_follow_up(body: &str) -> Result<FollowUp, StoreError> {
         );
         StoreError::Damaged
     })
+}
+
+/// Brings the stored meetings in line with what `file` (just changed by a pull) says about them.
+pub(crate) fn project_meetings(conn: &Connection, file: &FollowUp) -> Result<(), StoreError> {
+    let mut failed = None;
+    let changed = followup::group::meetings_from_file(file, |id| match load_meeting(conn, id) {
+        Ok(m) => m,
+        Err(e) => {
+            failed.get_or_insert(e);
+            None
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    for meeting in &changed {
+        write_meeting(conn, meeting)?;
+    }
+    Ok(())
 }
 
 fn load_meeting(conn: &Connection, id: Uuid) -> Result<Option<ReviewMeeting>, StoreError> {

@@ -948,6 +948,7 @@ impl<'c> Apply<'c> {
         let now = Utc::now();
         for (file, _) in followups.values().filter(|(_, dirty)| *dirty) {
             crate::followup::write_follow_up(conn, file, now)?;
+            crate::followup::project_meetings(conn, file)?;
         }
         let mut stmt = conn.prepare_cached(
             "INSERT INTO sync_register (record_id, register, person_id, entity, version, shown,

@@ -87,7 +87,8 @@ pub fn register_key(
 /// label and the status of one step, two interviews) never compete, while two laptops setting
 /// the same field of the same step do. Adding an element is a register of its own (`step/<id>`):
 /// a retried add carries the same id and lands in the same register. A review group's decision is
-/// keyed by its meeting: a corrected minute replaces the earlier one. Every key has a `/`, so it
+/// keyed by its meeting: a corrected minute replaces the earlier one; so is the person's place on
+/// its agenda (put on, taken off, the meeting moved). Every key has a `/`, so it
 /// never meets a person field's register (same record id: the person's).
 fn followup_register(field: &str, value: &serde_json::Value, mutation: Uuid) -> String {
     let text = |name: &str| value.get(name).and_then(serde_json::Value::as_str);
@@ -114,6 +115,7 @@ fn followup_register(field: &str, value: &serde_json::Value, mutation: Uuid) -> 
         "record_status_event" => keyed("status_event", "id", ""),
         "record_orientation" => keyed("orientation", "id", ""),
         "record_review_decision" => keyed("review_decision", "meeting_id", ""),
+        "set_review_agenda" => keyed("review_agenda", "meeting_id", ""),
         _ => format!("{field}/{mutation}"),
     }
 }
@@ -369,6 +371,13 @@ mod tests {
                 serde_json::json!({"kind": "record_review_decision", "meeting_id": other})
             ),
             format!("review_decision/{other}")
+        );
+        assert_eq!(
+            key(
+                "set_review_agenda",
+                serde_json::json!({"kind": "set_review_agenda", "meeting_id": other, "on_agenda": false})
+            ),
+            format!("review_agenda/{other}")
         );
         assert_eq!(
             key("record_interview", serde_json::json!({"id": step})),

@@ -606,6 +606,7 @@ fn followup_register_label(register: &str) -> String {
         "status_event" => "changement de situation",
         "orientation" => "orientation",
         "review_decision" => "décision du groupe de suivi",
+        "review_agenda" => "ordre du jour du groupe de suivi",
         _ => "élément",
     };
     let detail = match what {

@@ -3,6 +3,7 @@ import type { EngagementContract } from "./EngagementContract";
 import type { FollowUpObjective } from "./FollowUpObjective";
 import type { Interview } from "./Interview";
 import type { OrientationRecord } from "./OrientationRecord";
+import type { ReviewAgendaEntry } from "./ReviewAgendaEntry";
 import type { ReviewDecisionRecord } from "./ReviewDecisionRecord";
 import type { StatusEvent } from "./StatusEvent";
 import type { Step } from "./Step";
@@ -10,4 +11,8 @@ import type { Step } from "./Step";
 /**
  * The follow-up file of one person. Nothing in it is ever reset: status events only add to it.
  */
-export type FollowUp = { person_id: string, objectives: Array<FollowUpObjective>, steps: Array<Step>, interviews: Array<Interview>, contracts: Array<EngagementContract>, status_events: Array<StatusEvent>, orientations: Array<OrientationRecord>, review_decisions: Array<ReviewDecisionRecord>, };
+export type FollowUp = { person_id: string, objectives: Array<FollowUpObjective>, steps: Array<Step>, interviews: Array<Interview>, contracts: Array<EngagementContract>, status_events: Array<StatusEvent>, orientations: Array<OrientationRecord>, review_decisions: Array<ReviewDecisionRecord>, 
+/**
+ * Files written before review agendas synced have none.
+ */
+review_agenda: Array<ReviewAgendaEntry>, };

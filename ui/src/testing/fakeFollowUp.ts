@@ -597,6 +597,18 @@ function applyEdit(f: FollowUp, e: FollowUpEdit, today: string): void {
       }
       return;
     }
+    case "set_review_agenda": {
+      const entry = {
+        meeting_id: e.meeting_id,
+        date: e.date,
+        structures_present: cleanList("review_structures", e.structures_present),
+        reason: text("case_reason", e.reason, false),
+        on_agenda: e.on_agenda,
+      };
+      f.review_agenda = f.review_agenda.filter((r) => r.meeting_id !== e.meeting_id);
+      f.review_agenda.push(entry);
+      return;
+    }
   }
 }
 
@@ -669,7 +681,7 @@ export function createFollowUpStore(
   }
 
   function empty(personId: string): FollowUp {
-    return { person_id: personId, objectives: [], steps: [], interviews: [], contracts: [], status_events: [], orientations: [], review_decisions: [] };
+    return { person_id: personId, objectives: [], steps: [], interviews: [], contracts: [], status_events: [], orientations: [], review_decisions: [], review_agenda: [] };
   }
 
   function person(id: unknown): Person {
@@ -785,12 +797,27 @@ export function createFollowUpStore(
         const next = structuredClone(current);
         if (e.kind === "add_case") person(e.person_id);
         applyMeetingEdit(next, e);
+        // Same transaction: what the meeting says about each person is written on their file.
+        const agenda = (personId: string): FollowUpEdit => {
+          const c = next.cases.find((k) => k.person_id === personId);
+          return {
+            kind: "set_review_agenda",
+            meeting_id: next.id,
+            date: next.date,
+            structures_present: next.structures_present,
+            reason: c?.reason ?? "",
+            on_agenda: c !== undefined,
+          };
+        };
         if (e.kind === "decide") {
-          // Same transaction: the decision is written on the person's file, or nothing changes.
           const decided = next.cases.find((c) => c.person_id === e.person_id);
           edit(person(e.person_id), [
             { kind: "record_review_decision", meeting_id: next.id, date: next.date, structures_present: next.structures_present, decision: decided?.decision as CaseDecision },
           ]);
+        } else if (e.kind === "add_case" || e.kind === "remove_case") {
+          edit(person(e.person_id), [agenda(e.person_id)]);
+        } else {
+          for (const c of next.cases) edit(person(c.person_id), [agenda(c.person_id)]);
         }
         meetings.set(next.id, next);
         return { value: structuredClone(next) };

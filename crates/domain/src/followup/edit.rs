@@ -11,7 +11,7 @@ use super::caf;
 use super::model::{
     CaseDecision, DecidedBy, EngagementContract, EngagementContractKind, FollowUp,
     FollowUpObjective, Interview, InterviewKind, ObjectiveStatus, OrientationRecord,
-    ReviewDecisionRecord, StatusChange, StatusEvent, Step,
+    ReviewAgendaEntry, ReviewDecisionRecord, StatusChange, StatusEvent, Step,
 };
 use crate::diagnostic::{ActionStatus, Diagnostic, Orientation};
 use crate::person::RsaStatus;
@@ -118,6 +118,16 @@ pub enum FollowUpEdit {
         date: NaiveDate,
         structures_present: Vec<String>,
         decision: CaseDecision,
+    },
+    /// Puts the person on a review group's agenda, or takes them off (`on_agenda` false), with
+    /// the meeting's date and structures as they stand; recording it again for the same meeting
+    /// replaces the entry.
+    SetReviewAgenda {
+        meeting_id: Uuid,
+        date: NaiveDate,
+        structures_present: Vec<String>,
+        reason: String,
+        on_agenda: bool,
     },
 }
 
@@ -491,6 +501,23 @@ pub fn apply(
             });
             f.orientations.retain(|o| o.id != *meeting_id);
             f.orientations.extend(orientation);
+        }
+        E::SetReviewAgenda {
+            meeting_id,
+            date,
+            structures_present,
+            reason,
+            on_agenda,
+        } => {
+            let entry = ReviewAgendaEntry {
+                meeting_id: *meeting_id,
+                date: *date,
+                structures_present: clean_list("review_structures", structures_present)?,
+                reason: v::long_text("case_reason", reason)?,
+                on_agenda: *on_agenda,
+            };
+            f.review_agenda.retain(|e| e.meeting_id != *meeting_id);
+            f.review_agenda.push(entry);
         }
     }
     Ok(())

@@ -152,3 +152,74 @@ pub fn decision_edit(m: &ReviewMeeting, person_id: Uuid) -> Result<FollowUpEdit,
         decision,
     })
 }
+
+/// The edit that carries a person's place on a meeting's agenda into their file (where it syncs
+/// with the rest of the file): on it with its reason while the meeting lists them, off it once
+/// they were taken off.
+pub fn agenda_edit(m: &ReviewMeeting, person_id: Uuid) -> FollowUpEdit {
+    let case = m.cases.iter().find(|c| c.person_id == person_id);
+    FollowUpEdit::SetReviewAgenda {
+        meeting_id: m.id,
+        date: m.date,
+        structures_present: m.structures_present.clone(),
+        reason: case.map(|c| c.reason.clone()).unwrap_or_default(),
+        on_agenda: case.is_some(),
+    }
+}
+
+/// Rebuilds, from one person's file, their part of each meeting that file names: the meeting's
+/// date and structures, their case with its reason and decision, or no case once they were taken
+/// off. `meeting` gives the stored meeting (if any) for an id; returns the meetings that change.
+/// This is how a meeting reaches the other laptops that follow its persons, person by person.
+pub fn meetings_from_file(
+    file: &super::FollowUp,
+    mut meeting: impl FnMut(Uuid) -> Option<ReviewMeeting>,
+) -> Vec<ReviewMeeting> {
+    let mut ids: Vec<Uuid> = file.review_agenda.iter().map(|e| e.meeting_id).collect();
+    ids.extend(file.review_decisions.iter().map(|d| d.meeting_id));
+    ids.sort();
+    ids.dedup();
+    let mut changed = Vec::new();
+    for id in ids {
+        let entry = file.review_agenda.iter().find(|e| e.meeting_id == id);
+        let decision = file.review_decisions.iter().find(|d| d.meeting_id == id);
+        let listed = decision.is_some() || entry.is_some_and(|e| e.on_agenda);
+        let stored = meeting(id);
+        let mut m = match (stored.clone(), entry, decision) {
+            (Some(m), _, _) => m,
+            (None, _, _) if !listed => continue,
+            (None, Some(e), _) => new_meeting(id, e.date),
+            (None, None, Some(d)) => new_meeting(id, d.date),
+            (None, None, None) => continue,
+        };
+        if let Some(e) = entry {
+            m.date = e.date;
+            m.structures_present = e.structures_present.clone();
+        } else if let Some(d) = decision {
+            m.date = d.date;
+            m.structures_present = d.structures_present.clone();
+        }
+        let position = m.cases.iter().position(|c| c.person_id == file.person_id);
+        if listed {
+            let reason = entry
+                .map(|e| e.reason.clone())
+                .or_else(|| position.map(|i| m.cases[i].reason.clone()))
+                .unwrap_or_default();
+            let case = ReviewCase {
+                person_id: file.person_id,
+                reason,
+                decision: decision.map(|d| d.decision.clone()),
+            };
+            match position {
+                Some(i) => m.cases[i] = case,
+                None => m.cases.push(case),
+            }
+        } else if let Some(i) = position {
+            m.cases.remove(i);
+        }
+        if stored.as_ref() != Some(&m) {
+            changed.push(m);
+        }
+    }
+    changed
+}

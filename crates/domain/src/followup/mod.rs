@@ -28,7 +28,9 @@ pub use continuity::{
 };
 pub use csv::status_review_csv;
 pub use edit::{apply, plan_edits, FollowUpContext, FollowUpEdit, FollowUpError, StepTextField};
-pub use group::{apply_meeting_edit, decision_edit, new_meeting, MeetingEdit, MeetingError};
+pub use group::{
+    agenda_edit, apply_meeting_edit, decision_edit, new_meeting, MeetingEdit, MeetingError,
+};
 pub use model::*;
 pub use review::{
     review_row, status_review, ReviewFlag, ReviewRow, ReviewSettings, ReviewSubject, StatusReview,

@@ -226,6 +226,19 @@ pub struct ReviewDecisionRecord {
     pub decision: CaseDecision,
 }
 
+/// A review group's agenda as the person's file carries it: the meeting (date, structures
+/// present) and why the person is on it, or that they were taken off (`on_agenda` false, so that
+/// the removal syncs too). Every laptop that follows the person rebuilds the meeting from these;
+/// a structure that does not follow the person never learns they were on an agenda.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ReviewAgendaEntry {
+    pub meeting_id: Uuid,
+    pub date: NaiveDate,
+    pub structures_present: Vec<String>,
+    pub reason: String,
+    pub on_agenda: bool,
+}
+
 /// The follow-up file of one person. Nothing in it is ever reset: status events only add to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct FollowUp {
@@ -237,6 +250,9 @@ pub struct FollowUp {
     pub status_events: Vec<StatusEvent>,
     pub orientations: Vec<OrientationRecord>,
     pub review_decisions: Vec<ReviewDecisionRecord>,
+    /// Files written before review agendas synced have none.
+    #[serde(default)]
+    pub review_agenda: Vec<ReviewAgendaEntry>,
 }
 
 impl FollowUp {
@@ -250,6 +266,7 @@ impl FollowUp {
             status_events: Vec::new(),
             orientations: Vec::new(),
             review_decisions: Vec::new(),
+            review_agenda: Vec::new(),
         }
     }
 }
