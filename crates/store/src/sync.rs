@@ -8,6 +8,8 @@
 
 use std::collections::HashMap;
 
+use serde::Deserialize as _;
+
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, TransactionBehavior};
 use tandem_domain::diagnostic::{Diagnostic, DiagnosticEdit};
@@ -21,10 +23,11 @@ use tandem_sync::{
 };
 use uuid::Uuid;
 
-use crate::diagnostics::{internal, load_diagnostic, orientation_text, status_text, to_json};
+use crate::diagnostics::{load_diagnostic, orientation_text, status_text, to_json};
 use crate::error::StoreError;
 use crate::outbox::{self, Target};
 use crate::person_rows::{self, timestamp};
+use crate::registers::{decode_heads, encode_heads};
 use crate::{load_person, CaseFile};
 
 /// Where this case file synchronises, and how far it has pulled.
@@ -356,11 +359,12 @@ impl CaseFile {
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
             .map(|(person, entity, record, register, heads, resolving)| {
-                let heads = parse_heads(&heads)?;
+                let (person_id, record_id) = (parse_uuid(&person)?, parse_uuid(&record)?);
+                let heads = decode_heads(&heads, &entity, record_id, person_id)?;
                 Ok(OpenConflict {
-                    person_id: parse_uuid(&person)?,
+                    person_id,
                     entity,
-                    record_id: parse_uuid(&record)?,
+                    record_id,
                     register,
                     field: heads
                         .first()
@@ -398,15 +402,16 @@ impl CaseFile {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let heads: String = tx
+        let (heads, entity, person): (String, String, String) = tx
             .query_row(
-                "SELECT heads FROM sync_register WHERE record_id = ?1 AND register = ?2",
+                "SELECT heads, entity, person_id FROM sync_register
+                 WHERE record_id = ?1 AND register = ?2",
                 params![record_id.to_string(), register],
-                |row| row.get(0),
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
             )
             .optional()?
             .ok_or(StoreError::NotFound)?;
-        let heads = parse_heads(&heads)?;
+        let heads = decode_heads(&heads, &entity, record_id, parse_uuid(&person)?)?;
         let choice = heads
             .iter()
             .find(|h| h.change.mutation_id == chosen)
@@ -478,10 +483,6 @@ fn refusal_text(reason: RefusalReason) -> String {
 
 fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(text).map_err(|_| StoreError::Damaged)
-}
-
-fn parse_heads(text: &str) -> Result<Vec<Versioned>, StoreError> {
-    serde_json::from_str(text).map_err(|_| StoreError::Damaged)
 }
 
 fn outbox_change(row: &rusqlite::Row<'_>, device: Uuid) -> rusqlite::Result<Change> {
@@ -641,12 +642,17 @@ impl<'c> Apply<'c> {
                 .execute([c.mutation_id.to_string()])?
                 > 0;
         let was_conflict = reg.heads.len() > 1;
-        let mut register = Register::default();
-        for head in reg.heads.drain(..) {
-            register.insert(head);
+        if reg.heads.is_empty() {
+            // A new register (every register of a first sync): its one head.
+            reg.heads.push(v.clone());
+        } else {
+            let mut register = Register::default();
+            for head in reg.heads.drain(..) {
+                register.insert(head);
+            }
+            register.insert(v.clone());
+            reg.heads = register.heads().into_iter().cloned().collect();
         }
-        register.insert(v.clone());
-        reg.heads = register.heads().into_iter().cloned().collect();
         reg.version = reg.version.max(v.version);
         reg.dirty = true;
         if own {
@@ -718,7 +724,7 @@ impl<'c> Apply<'c> {
                 entity: c.entity.clone(),
                 version: version.max(0) as u64,
                 shown: shown.and_then(|s| Uuid::parse_str(&s).ok()),
-                heads: parse_heads(&heads)?,
+                heads: decode_heads(&heads, &c.entity, *record, c.person_id)?,
                 dirty: false,
                 check_local: false,
             },
@@ -773,7 +779,7 @@ impl<'c> Apply<'c> {
         if c.field == "create" {
             return self.create_diagnostic(v, at);
         }
-        let Ok(edit) = serde_json::from_value::<DiagnosticEdit>(c.value.clone()) else {
+        let Ok(edit) = DiagnosticEdit::deserialize(&c.value) else {
             log::warn!("pulled diagnostic edit of an unknown kind ignored");
             return Ok(());
         };
@@ -804,7 +810,7 @@ impl<'c> Apply<'c> {
             log::warn!("pulled follow-up edit not keyed by its person ignored");
             return Ok(());
         }
-        let Ok(edit) = serde_json::from_value::<FollowUpEdit>(c.value.clone()) else {
+        let Ok(edit) = FollowUpEdit::deserialize(&c.value) else {
             log::warn!("pulled follow-up edit of an unknown kind ignored");
             return Ok(());
         };
@@ -881,7 +887,7 @@ impl<'c> Apply<'c> {
         if self.diagnostic(c.record_id)?.is_some() {
             return Ok(());
         }
-        let Ok(mut d) = serde_json::from_value::<Diagnostic>(c.value.clone()) else {
+        let Ok(mut d) = Diagnostic::deserialize(&c.value) else {
             log::warn!("pulled diagnostic that does not parse ignored");
             return Ok(());
         };
@@ -959,15 +965,9 @@ impl<'c> Apply<'c> {
                  heads = excluded.heads",
         )?;
         for ((record, key), reg) in registers.iter().filter(|(_, r)| r.dirty) {
-            let heads = if key == "create" {
-                // A diagnostic is created once: its register never competes, and the whole
-                // body is already in `diagnostics`. Keep the head without its value.
-                let stripped: Vec<Versioned> = reg.heads.iter().map(without_value).collect();
-                serde_json::to_string(&stripped)
-            } else {
-                serde_json::to_string(&reg.heads)
-            }
-            .map_err(internal)?;
+            // A diagnostic is created once: its register never competes, and the whole body is
+            // already in `diagnostics`. Keep the head without its value.
+            let heads = encode_heads(&reg.heads, key != "create")?;
             stmt.execute(params![
                 record.to_string(),
                 key,
@@ -991,24 +991,6 @@ fn follow_up_refusal(e: &FollowUpError) -> String {
         FollowUpError::Unknown(what) => format!("unknown {what}"),
         FollowUpError::EndBeforeStart { field } => format!("{field} before its start"),
         FollowUpError::UnknownCafReason(_) => "unknown CAF reason code".into(),
-    }
-}
-
-fn without_value(v: &Versioned) -> Versioned {
-    let c = &v.change;
-    Versioned {
-        version: v.version,
-        change: Change {
-            mutation_id: c.mutation_id,
-            entity: c.entity.clone(),
-            record_id: c.record_id,
-            person_id: c.person_id,
-            field: c.field.clone(),
-            value: serde_json::Value::Null,
-            base_version: c.base_version,
-            hlc: c.hlc,
-            device_id: c.device_id,
-        },
     }
 }
 
