@@ -23,13 +23,21 @@ fn code<T: std::fmt::Debug>(result: Result<T, tandem_app::error::AppError>) -> E
 async fn two_structures_share_a_file_see_a_conflict_and_resolve_it() {
     let server = Server::start().await;
     let (_, code_a) = server
-        .account("CCAS de Villeurbanne", tandem_server::Role::Social)
+        .account(
+            "CCAS de Villeurbanne",
+            "Camille Roux",
+            tandem_server::Role::Social,
+        )
         .await;
     let (structure_b, code_b) = server
-        .account("Mission locale Est", tandem_server::Role::Employment)
+        .account(
+            "Mission locale Est",
+            "Karim Benali",
+            tandem_server::Role::Employment,
+        )
         .await;
     let a = Laptop::new("Camille Roux", "CCAS de Villeurbanne", Role::Social);
-    let b = Laptop::new("Camille Roux", "Mission locale Est", Role::Employment);
+    let b = Laptop::new("Karim Benali", "Mission locale Est", Role::Employment);
 
     // Before enrolment: the indicator says so, and « Synchroniser » is refused.
     let status = a.core.sync_status().unwrap();
@@ -138,6 +146,21 @@ async fn two_structures_share_a_file_see_a_conflict_and_resolve_it() {
     values.sort();
     assert_eq!(values, ["06 11 11 11 11", "07 22 22 22 22"]);
     assert_eq!(conflict.options.iter().filter(|o| o.shown).count(), 1);
+    // Each value says who entered it: this laptop, or the other caseworker and structure.
+    let author = |value: &str| {
+        conflict
+            .options
+            .iter()
+            .find(|o| o.value == value)
+            .unwrap()
+            .author
+            .clone()
+    };
+    assert_eq!(author("06 11 11 11 11"), "Cet ordinateur");
+    assert_eq!(
+        author("07 22 22 22 22"),
+        "Mission locale Est · Karim Benali"
+    );
     let shown_a = conflict
         .options
         .iter()
@@ -195,7 +218,11 @@ async fn two_structures_share_a_file_see_a_conflict_and_resolve_it() {
 async fn a_revoked_laptop_erases_its_case_file_and_says_so() {
     let server = Server::start().await;
     let (_, code_a) = server
-        .account("CCAS de Villeurbanne", tandem_server::Role::Social)
+        .account(
+            "CCAS de Villeurbanne",
+            "Camille Roux",
+            tandem_server::Role::Social,
+        )
         .await;
     let a = Laptop::new("Camille Roux", "CCAS de Villeurbanne", Role::Social);
     let status = a.core.enrol_device(&server.url, &code_a).await.unwrap();
@@ -242,7 +269,11 @@ async fn a_revoked_laptop_erases_its_case_file_and_says_so() {
 async fn an_unreachable_server_is_offline_and_keeps_every_change() {
     let mut server = Server::start().await;
     let (_, code_a) = server
-        .account("CCAS de Villeurbanne", tandem_server::Role::Social)
+        .account(
+            "CCAS de Villeurbanne",
+            "Camille Roux",
+            tandem_server::Role::Social,
+        )
         .await;
     let a = Laptop::new("Camille Roux", "CCAS de Villeurbanne", Role::Social);
     a.core.enrol_device(&server.url, &code_a).await.unwrap();
@@ -272,10 +303,18 @@ async fn an_unreachable_server_is_offline_and_keeps_every_change() {
 async fn a_file_not_yet_sent_cannot_be_shared_and_says_why() {
     let server = Server::start().await;
     let (_, code_a) = server
-        .account("CCAS de Villeurbanne", tandem_server::Role::Social)
+        .account(
+            "CCAS de Villeurbanne",
+            "Camille Roux",
+            tandem_server::Role::Social,
+        )
         .await;
     let (structure_b, _) = server
-        .account("Mission locale Est", tandem_server::Role::Employment)
+        .account(
+            "Mission locale Est",
+            "Karim Benali",
+            tandem_server::Role::Employment,
+        )
         .await;
     let a = Laptop::new("Camille Roux", "CCAS de Villeurbanne", Role::Social);
     // Not enrolled: no structure list, no sharing.

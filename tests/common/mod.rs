@@ -46,13 +46,18 @@ impl Server {
     }
 
     /// A structure, a caseworker account in it, and a one-time enrolment code for that account.
-    pub async fn account(&self, structure: &str, role: tandem_server::Role) -> (Uuid, String) {
-        let structure = structure.to_string();
+    pub async fn account(
+        &self,
+        structure: &str,
+        caseworker: &str,
+        role: tandem_server::Role,
+    ) -> (Uuid, String) {
+        let (structure, caseworker) = (structure.to_string(), caseworker.to_string());
         self.state
             .with_store(move |s| {
                 let now = tandem_server::now_ms();
                 let sid = s.add_structure(&structure, "test", now)?;
-                let cw = s.add_caseworker(sid, "Agent de test", role, now)?;
+                let cw = s.add_caseworker(sid, &caseworker, role, now)?;
                 let code = s.add_enrolment_code(cw, 72, now)?;
                 Ok((sid, code.code))
             })
@@ -66,10 +71,18 @@ impl Server {
     /// at Mission locale Est (employment), both enrolled; and B's structure id.
     pub async fn two_enrolled_laptops(&self, b_caseworker: &str) -> (Laptop, Laptop, Uuid) {
         let (_, code_a) = self
-            .account("CCAS de Villeurbanne", tandem_server::Role::Social)
+            .account(
+                "CCAS de Villeurbanne",
+                "Camille Roux",
+                tandem_server::Role::Social,
+            )
             .await;
         let (structure_b, code_b) = self
-            .account("Mission locale Est", tandem_server::Role::Employment)
+            .account(
+                "Mission locale Est",
+                b_caseworker,
+                tandem_server::Role::Employment,
+            )
             .await;
         let a = Laptop::new("Camille Roux", "CCAS de Villeurbanne", Role::Social);
         let b = Laptop::new(b_caseworker, "Mission locale Est", Role::Employment);

@@ -271,6 +271,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/follow-up", post(follow_up).get(follow_up_list))
         .route("/v1/enrol", post(enrol))
         .route("/v1/structures", get(structures))
+        .route("/v1/authors", get(authors))
         .route_layer(middleware::from_fn(check_protocol));
     Router::new()
         .merge(api)
@@ -552,6 +553,30 @@ async fn structures(
 ) -> Result<Json<Vec<tandem_sync::StructureInfo>>, ApiError> {
     authenticate(&state, &headers).await?;
     Ok(Json(state.with_reader(|store| store.structures()).await?))
+}
+
+async fn authors(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<tandem_sync::AuthorsQuery>,
+) -> Result<Json<Vec<tandem_sync::AuthorInfo>>, ApiError> {
+    authenticate(&state, &headers).await?;
+    let ids = query
+        .ids
+        .split(',')
+        .filter(|id| !id.is_empty())
+        .map(uuid::Uuid::parse_str)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| ApiError::BadRequest("identifiant d’appareil invalide".into()))?;
+    if ids.len() > tandem_sync::MAX_AUTHORS {
+        return Err(ApiError::BadRequest(format!(
+            "au plus {} appareils par demande",
+            tandem_sync::MAX_AUTHORS
+        )));
+    }
+    Ok(Json(
+        state.with_reader(move |store| store.authors(&ids)).await?,
+    ))
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -17,13 +17,15 @@ pub(crate) const DOCUMENT: &str = r##"{
     "schemas": {
       "FollowUpEntry": { "type": "object", "required": ["structure_id", "structure_name", "share_social_notes"], "properties": {
         "structure_id": { "type": "string", "format": "uuid" }, "structure_name": { "type": "string" }, "share_social_notes": { "type": "boolean" } } },
+      "AuthorInfo": { "type": "object", "required": ["device_id", "name", "structure"], "properties": {
+        "device_id": { "type": "string", "format": "uuid" }, "name": { "type": "string" }, "structure": { "type": "string" } } },
       "StructureInfo": { "type": "object", "required": ["id", "name", "kind"], "properties": {
         "id": { "type": "string", "format": "uuid" }, "name": { "type": "string" }, "kind": { "type": "string" } } },
       "Hlc": { "type": "object", "required": ["wall_ms", "counter", "node"], "properties": {
         "wall_ms": { "type": "integer", "format": "int64" }, "counter": { "type": "integer" }, "node": { "type": "string", "format": "uuid" } } },
       "Change": { "type": "object", "required": ["mutation_id", "entity", "record_id", "person_id", "field", "value", "hlc", "device_id"], "properties": {
         "mutation_id": { "type": "string", "format": "uuid" },
-        "entity": { "type": "string", "enum": ["person", "diagnostic"] },
+        "entity": { "type": "string", "enum": ["person", "diagnostic", "followup"] },
         "record_id": { "type": "string", "format": "uuid" },
         "person_id": { "type": "string", "format": "uuid" },
         "field": { "type": "string" },
@@ -125,6 +127,14 @@ pub(crate) const DOCUMENT: &str = r##"{
         "200": { "description": "Structures by name.", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/StructureInfo" } } } } },
         "401": { "$ref": "#/components/responses/Error" }, "403": { "$ref": "#/components/responses/Error" },
         "426": { "$ref": "#/components/responses/Error" } } } },
+    "/v1/authors": { "get": {
+      "summary": "Who the given devices act for (caseworker and structure; staff only, no personal data of the persons followed), to name the author of a conflicting value.",
+      "parameters": [ { "$ref": "#/components/parameters/Protocol" },
+        { "name": "ids", "in": "query", "required": true, "description": "Device ids, comma-separated, at most 200.", "schema": { "type": "string" } } ],
+      "responses": {
+        "200": { "description": "The devices found (unknown ids are left out).", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/AuthorInfo" } } } } },
+        "400": { "$ref": "#/components/responses/Error" }, "401": { "$ref": "#/components/responses/Error" },
+        "403": { "$ref": "#/components/responses/Error" }, "426": { "$ref": "#/components/responses/Error" } } } },
     "/openapi.json": { "get": { "summary": "This document.", "security": [],
       "responses": { "200": { "description": "OpenAPI 3 document." } } } }
   }

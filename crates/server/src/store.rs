@@ -897,6 +897,30 @@ impl Store {
             .collect()
     }
 
+    /// Who the given devices act for (their caseworker, or their own name, and structure), for
+    /// naming the author of a change; unknown ids are left out.
+    pub fn authors(&mut self, ids: &[Uuid]) -> Result<Vec<tandem_sync::AuthorInfo>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = self.db.query_opt(
+                "SELECT COALESCE(c.name, d.name), s.name
+                 FROM devices d
+                 JOIN structures s ON s.id = d.structure_id
+                 LEFT JOIN caseworkers c ON c.id = d.caseworker_id
+                 WHERE d.id = ?1",
+                args![*id],
+            )?;
+            if let Some(row) = row {
+                found.push(tandem_sync::AuthorInfo {
+                    device_id: *id,
+                    name: row.text(0)?,
+                    structure: row.text(1)?,
+                });
+            }
+        }
+        Ok(found)
+    }
+
     pub fn devices(&mut self) -> Result<Vec<DeviceInfo>, StoreError> {
         self.db
             .query(

@@ -456,6 +456,8 @@ async fn the_openapi_document_lists_every_endpoint(backend: Backend) {
         "/v1/pull",
         "/v1/follow-up",
         "/v1/enrol",
+        "/v1/structures",
+        "/v1/authors",
         "/openapi.json",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path}");
@@ -903,6 +905,63 @@ async fn a_caseworker_enrols_a_laptop_with_a_one_time_code(backend: Backend) {
             && !line.contains("revoked"),
         "{line}"
     );
+    // Another device names this one's author: the caseworker and the structure, for the
+    // conflicts screen; an unknown id is left out, a malformed one is a 400.
+    let other = server.device(s, Role::Employment).await;
+    let unknown = Uuid::now_v7();
+    let (answer, body) = server
+        .call(
+            "GET",
+            &format!(
+                "/v1/authors?ids={},{unknown},{}",
+                enrolled.device_id, other.id
+            ),
+            Some(&other.token),
+            Some(&tandem_sync::PROTOCOL_VERSION.to_string()),
+            None,
+        )
+        .await;
+    assert_eq!(answer, 200, "{body}");
+    let authors: Vec<tandem_sync::AuthorInfo> = serde_json::from_value(body).unwrap();
+    assert_eq!(
+        authors,
+        [
+            tandem_sync::AuthorInfo {
+                device_id: enrolled.device_id,
+                name: "Awa Diallo".into(),
+                structure: "CCAS de Roubaix".into(),
+            },
+            tandem_sync::AuthorInfo {
+                device_id: other.id,
+                name: "laptop".into(),
+                structure: "CCAS de Roubaix".into(),
+            }
+        ]
+    );
+    let (answer, body) = server
+        .call(
+            "GET",
+            "/v1/authors?ids=abc",
+            Some(&other.token),
+            Some(&tandem_sync::PROTOCOL_VERSION.to_string()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (answer, body["code"].as_str()),
+        (400, Some("bad_request")),
+        "{body}"
+    );
+    let (answer, _) = server
+        .call(
+            "GET",
+            &format!("/v1/authors?ids={unknown}"),
+            None,
+            Some(&tandem_sync::PROTOCOL_VERSION.to_string()),
+            None,
+        )
+        .await;
+    assert_eq!(answer, 401);
     assert!(status.contains("caseworkers 1"), "{status}");
     // An expired code does not work either.
     let expired = server

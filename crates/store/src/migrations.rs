@@ -27,10 +27,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 4,
         sql: V4,
     },
+    Migration {
+        version: 5,
+        sql: V5,
+    },
 ];
 
 /// The version a file has after all of [`MIGRATIONS`]; files with a higher one are refused.
-pub(crate) const SCHEMA_VERSION: u32 = 4;
+pub(crate) const SCHEMA_VERSION: u32 = 5;
 
 const V1: &str = "
 CREATE TABLE profile (
@@ -193,8 +197,9 @@ END;
 /// - `followup`: one file per person, the whole `FollowUp` as JSON in `body`. `referent` repeats
 ///   the current referent's name (latest `ReferentChanged`), so the caseload's status review
 ///   selects its persons without parsing every body.
-/// - `review_meetings`: review-group meetings, on this laptop only (they span several persons;
-///   each decision syncs through the person's file). `body` is the whole `ReviewMeeting`.
+/// - `review_meetings`: review-group meetings, whole (`body` is the `ReviewMeeting`). They span
+///   several persons, so they sync through the person's files (agenda entries and decisions),
+///   from which a pull rebuilds them.
 const V4: &str = "
 CREATE TABLE followup (
     person_id  TEXT PRIMARY KEY NOT NULL REFERENCES person (id),
@@ -212,6 +217,18 @@ CREATE TABLE review_meetings (
 );
 
 CREATE INDEX review_meetings_by_date ON review_meetings (date);
+";
+
+/// Names of the other authors of conflicting values (issue 5's conflicts screen).
+///
+/// - `sync_authors`: per device seen in a conflict, the caseworker it acts for (or the device's
+///   own name) and the structure, as the territory server gives them (`GET /v1/authors`).
+const V5: &str = "
+CREATE TABLE sync_authors (
+    device_id TEXT PRIMARY KEY NOT NULL,
+    name      TEXT NOT NULL,
+    structure TEXT NOT NULL
+);
 ";
 
 pub(crate) fn user_version(conn: &Connection) -> Result<u32, StoreError> {

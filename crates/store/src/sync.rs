@@ -388,6 +388,64 @@ impl CaseFile {
             .collect()
     }
 
+    /// The devices that wrote a value of an open conflict, other than this laptop, whose author
+    /// this file cannot name yet (see [`CaseFile::store_authors`]).
+    pub fn unnamed_conflict_authors(&self) -> Result<Vec<Uuid>, StoreError> {
+        let own: Option<String> = self
+            .conn
+            .query_row("SELECT device_id FROM sync_state", [], |row| row.get(0))
+            .optional()?;
+        let own = own.as_deref().map(parse_uuid).transpose()?;
+        let named: std::collections::HashSet<Uuid> = self.conflict_authors()?.into_keys().collect();
+        let mut devices: Vec<Uuid> = self
+            .conflicts()?
+            .iter()
+            .flat_map(|c| c.values.iter().map(|v| v.device_id))
+            .filter(|d| Some(*d) != own && !named.contains(d))
+            .collect();
+        devices.sort();
+        devices.dedup();
+        Ok(devices)
+    }
+
+    /// Records who devices act for (caseworker or device name, structure), as the server said.
+    pub fn store_authors(&mut self, authors: &[tandem_sync::AuthorInfo]) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO sync_authors (device_id, name, structure) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (device_id) DO UPDATE SET name = excluded.name,
+                     structure = excluded.structure",
+            )?;
+            for a in authors {
+                stmt.execute(params![a.device_id.to_string(), a.name, a.structure])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The named authors: device → (caseworker or device name, structure).
+    pub fn conflict_authors(&self) -> Result<HashMap<Uuid, (String, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT device_id, name, structure FROM sync_authors")?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(device, name, structure)| Ok((parse_uuid(&device)?, (name, structure))))
+            .collect()
+    }
+
     /// Resolves a conflict by choosing one of its values: the record shows it, and an ordinary
     /// local edit carrying it, made after pulling every competing value, goes to the outbox;
     /// once pushed and pulled back, the conflict closes on every laptop. (Any other edit of the
@@ -464,6 +522,7 @@ impl CaseFile {
              DELETE FROM person;
              DELETE FROM outbox;
              DELETE FROM sync_register;
+             DELETE FROM sync_authors;
              DELETE FROM sync_state;",
         )?;
         tx.commit()?;

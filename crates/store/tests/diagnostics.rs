@@ -457,7 +457,8 @@ fn a_schema_1_file_is_migrated_to_the_current_schema() {
     // Turn the file back into what version 1 wrote.
     let conn = raw_keyed(&path, &KEY);
     conn.execute_batch(
-        "DROP TABLE review_meetings;
+        "DROP TABLE sync_authors;
+         DROP TABLE review_meetings;
          DROP TABLE followup;
          DROP TRIGGER diagnostics_finalised_no_update;
          DROP TRIGGER diagnostics_finalised_no_delete;

@@ -174,6 +174,22 @@ impl ServerClient {
             .ok_or(SyncError::Protocol)
     }
 
+    /// Who the given devices act for (caseworker and structure); unknown ids are left out.
+    pub async fn authors(
+        &self,
+        ids: &[uuid::Uuid],
+    ) -> Result<Vec<tandem_sync::AuthorInfo>, SyncError> {
+        let list: Vec<String> = ids.iter().map(uuid::Uuid::to_string).collect();
+        self.call::<(), _>(
+            Method::GET,
+            &format!("/v1/authors?ids={}", list.join(",")),
+            None,
+            true,
+        )
+        .await?
+        .ok_or(SyncError::Protocol)
+    }
+
     /// One request; `Ok(None)` for an empty success body.
     async fn call<B: Serialize, T: DeserializeOwned>(
         &self,

@@ -218,6 +218,18 @@ async fn run<L: LocalFile + ?Sized>(
         cursor = Some(page.cursor);
         page = (&mut next.0).await.map_err(|_| SyncError::Protocol)??;
     }
+    // The conflicts screen names who entered the other values: ask the server once per device.
+    // A server that predates `/v1/authors` leaves them unnamed; the sync itself succeeded.
+    let unnamed = file.with(|f| f.unnamed_conflict_authors())?;
+    for ids in unnamed.chunks(tandem_sync::MAX_AUTHORS) {
+        match client.authors(ids).await {
+            Ok(found) => file.with(|f| f.store_authors(&found))?,
+            Err(e) => {
+                log::warn!("authors of conflicting values not fetched: {e}");
+                break;
+            }
+        }
+    }
     report.conflicts = file.with(|f| f.sync_counts())?.conflicts;
     Ok(report)
 }

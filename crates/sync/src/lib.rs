@@ -15,9 +15,9 @@ pub use snapshot::{
     SnapshotRegister,
 };
 pub use wire::{
-    Change, Cursor, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, FollowUpEntry,
-    FollowUpQuery, FollowUpRequest, MutationResult, Outcome, PullRequest, PullResponse,
-    PushRequest, PushResponse, RefusalReason, StructureInfo,
+    AuthorInfo, AuthorsQuery, Change, Cursor, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode,
+    FollowUpEntry, FollowUpQuery, FollowUpRequest, MutationResult, Outcome, PullRequest,
+    PullResponse, PushRequest, PushResponse, RefusalReason, StructureInfo, MAX_AUTHORS,
 };
 
 /// The protocol version this build speaks. Bumped on any incompatible change of the wire types

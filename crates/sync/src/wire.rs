@@ -132,6 +132,25 @@ pub struct StructureInfo {
     pub kind: String,
 }
 
+/// Who wrote a change: the device's caseworker (the device's own name for a device registered
+/// without one) and structure, as `GET /v1/authors` gives them. Staff, not the persons followed:
+/// the conflicts screen names the other author instead of a device id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorInfo {
+    pub device_id: Uuid,
+    pub name: String,
+    pub structure: String,
+}
+
+/// Query of `GET /v1/authors`: device ids, comma-separated, at most [`MAX_AUTHORS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorsQuery {
+    pub ids: String,
+}
+
+/// The most device ids one `GET /v1/authors` may ask about.
+pub const MAX_AUTHORS: usize = 200;
+
 /// Query of `GET /v1/follow-up`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FollowUpQuery {

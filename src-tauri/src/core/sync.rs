@@ -2,6 +2,7 @@
 //! conflicts screen, and the wipe of a revoked laptop. The protocol work itself is
 //! `tandem-sync-client`; this module decides when it runs and what the UI sees.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -261,10 +262,11 @@ impl AppCore {
         self.check_not_revoked()?;
         self.with_session(|s| {
             let own_device = s.case_file.sync_state()?.map(|st| st.device_id);
+            let authors = s.case_file.conflict_authors()?;
             let conflicts = s.case_file.conflicts()?;
             conflicts
                 .into_iter()
-                .map(|c| conflict_view(s, own_device, c))
+                .map(|c| conflict_view(s, own_device, &authors, c))
                 .collect()
         })
     }
@@ -716,9 +718,29 @@ fn refusal_reason(reason: &str) -> String {
     .to_string()
 }
 
+/// Who entered a conflicting value: this laptop, the caseworker and structure the server named
+/// for the other device, or (not named yet: before the next sync) the end of its id.
+fn author_label(
+    device: Uuid,
+    own_device: Option<Uuid>,
+    authors: &HashMap<Uuid, (String, String)>,
+) -> String {
+    if Some(device) == own_device {
+        return "Cet ordinateur".into();
+    }
+    match authors.get(&device) {
+        Some((name, structure)) => format!("{structure} · {name}"),
+        None => {
+            let id = device.simple().to_string();
+            format!("Autre ordinateur ({})", &id[id.len() - 6..])
+        }
+    }
+}
+
 fn conflict_view(
     s: &Session,
     own_device: Option<Uuid>,
+    authors: &HashMap<Uuid, (String, String)>,
     c: OpenConflict,
 ) -> Result<ConflictView, AppError> {
     let person_name = person_name(s, c.person_id)?;
@@ -729,12 +751,7 @@ fn conflict_view(
         .map(|v| ConflictOption {
             mutation_id: v.mutation_id,
             value: display_value(&v.value),
-            author: if Some(v.device_id) == own_device {
-                "Cet ordinateur".into()
-            } else {
-                let id = v.device_id.simple().to_string();
-                format!("Autre ordinateur ({})", &id[id.len() - 6..])
-            },
+            author: author_label(v.device_id, own_device, authors),
             at: Utc
                 .timestamp_millis_opt(i64::try_from(v.hlc.wall_ms).unwrap_or(i64::MAX))
                 .single()
