@@ -66,17 +66,25 @@ async function enrol(s, code) {
   await s.click(await s.buttonByText('Fermer'));
 }
 
-/** « Synchroniser », then waits until the bar says « À jour » with nothing left to send. */
+/**
+ * « Synchroniser », then waits until the bar says « À jour » with nothing left to send, after a
+ * sync that ended later than the last one before the click (the bar may still say « À jour »
+ * from that one for a moment).
+ */
 async function syncNow(s) {
   await s.waitFor('the sync button', 'return document.querySelector("[data-testid=sync-now]") !== null', [], 30000);
+  const before = await s.script(
+    'const state = document.querySelector("[data-testid=sync-state]"); return state ? state.dataset.lastSynced : "";',
+  );
   await s.click(await s.byTestId('sync-now'));
   await s.waitFor(
-    'the bar to say « À jour »',
+    'the bar to say « À jour » after a new sync',
     `const state = document.querySelector("[data-testid=sync-state]");
      const details = document.querySelector("[data-testid=sync-details]");
      return state !== null && state.textContent.includes("À jour")
+       && state.dataset.lastSynced !== arguments[0]
        && !(details && details.textContent.includes("envoyer"));`,
-    [],
+    [before ?? ''],
     30000,
   );
 }

@@ -105,7 +105,7 @@ export function SyncIndicator() {
                 )}
               </ProgressBar>
             ) : (
-              <p className="syncbar__state" data-testid="sync-state">
+              <p className="syncbar__state" data-testid="sync-state" data-last-synced={status.last_synced_at ?? ""}>
                 <span className="syncbar__dot" aria-hidden="true" />
                 {STATE_LABELS[status.state]}
               </p>
