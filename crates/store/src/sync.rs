@@ -1011,7 +1011,15 @@ impl<'c> Apply<'c> {
             crate::diagnostics::update_row(conn, d)?;
         }
         let now = Utc::now();
-        for (file, _) in followups.values().filter(|(_, dirty)| *dirty) {
+        // In person order: when two files disagree on a meeting's date or structures (edited
+        // concurrently), the meeting shows the same one on every run.
+        let mut files: Vec<&FollowUp> = followups
+            .values()
+            .filter(|(_, dirty)| *dirty)
+            .map(|(file, _)| file)
+            .collect();
+        files.sort_by_key(|file| file.person_id);
+        for file in files {
             crate::followup::write_follow_up(conn, file, now)?;
             crate::followup::project_meetings(conn, file)?;
         }
