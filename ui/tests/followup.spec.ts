@@ -258,6 +258,11 @@ describe("suivi partagé", () => {
     const kase = page.getByTestId("agenda-case");
     await expectText(kase, "Hélène Lefèvre");
     await expectText(kase, "1 étape en retard");
+    // Her follow-up says she is on the agenda, until the group decides.
+    await kase.getByRole("link", { name: "Voir son suivi" }).click();
+    await expectText(page.getByTestId("review-agenda"), fr(`À l’ordre du jour du ${frenchDate(daysAgo(0))} : Pas d’entretien depuis 8 semaines ou plus ; 1 étape en retard`));
+    await page.goBack();
+    await expectText(kase, "1 étape en retard");
     await kase.getByRole("button", { name: "Enregistrer la décision pour Hélène Lefèvre" }).click();
     const form = kase.getByTestId("decision-form");
     await expectText(form, "écrite dans le dossier de Hélène Lefèvre");
@@ -280,5 +285,6 @@ describe("suivi partagé", () => {
     await expectText(timeline, fr("actions : Demande FSL, Rendez-vous assistante sociale"));
     await expectText(timeline, "Orientation sociale");
     await expectText(timeline, fr("Décidée en groupe de suivi : Logement à stabiliser d’abord"));
+    await expectHidden(page.getByTestId("review-agenda"));
   });
 });

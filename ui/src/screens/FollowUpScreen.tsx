@@ -25,7 +25,7 @@ import { ACTION_STATUS_LABELS } from "../lib/diagnosticLabels";
 import { fr, frenchDate, fullName } from "../lib/format";
 import { CONTRACT_KIND_LABELS, timelineKindLabel, workFollowUpLabel } from "../lib/followupLabels";
 import { toIpcError } from "../lib/ipc";
-import { personHref, useDocumentTitle } from "../lib/route";
+import { MEETINGS_HREF, personHref, useDocumentTitle } from "../lib/route";
 
 type OpenForm = "interview" | "step" | "contract" | "status" | null;
 
@@ -181,6 +181,10 @@ export function FollowUpScreen({ personId }: { personId: string }) {
   const file = view?.file;
   const openObjectives = file?.objectives.filter((o) => o.status === "open") ?? [];
   const closedObjectives = file?.objectives.filter((o) => o.status !== "open") ?? [];
+  // Meetings the person is on the agenda of and that have not decided for them yet.
+  const pendingAgenda = (file?.review_agenda ?? [])
+    .filter((e) => e.on_agenda && !file?.review_decisions.some((d) => d.meeting_id === e.meeting_id))
+    .sort((x, y) => x.date.localeCompare(y.date));
   const entries = view ? (filter ? view.timeline.filter((e) => e.themes.includes(filter)) : view.timeline) : [];
   const source = planSource(diagnostics);
   const today = view?.today ?? todayIso();
@@ -245,6 +249,19 @@ export function FollowUpScreen({ personId }: { personId: string }) {
                         <li key={w.months}>
                           {fr(workFollowUpLabel(w))}
                           {w.state.state === "due" ? <span className="badge badge--warning">à faire</span> : null}
+                        </li>
+                      ))}
+                    </ul>
+                  </>
+                ) : null}
+                {pendingAgenda.length > 0 ? (
+                  <>
+                    <h3>Groupe de suivi</h3>
+                    <ul className="plain-list" data-testid="review-agenda">
+                      {pendingAgenda.map((e) => (
+                        <li key={e.meeting_id}>
+                          <a href={MEETINGS_HREF}>{`À l’ordre du jour du ${frenchDate(e.date)}`}</a>
+                          {e.reason ? fr(` : ${e.reason}`) : null}
                         </li>
                       ))}
                     </ul>

@@ -319,6 +319,11 @@ function CaseCard({
     <article className="card case" aria-labelledby={titleId} data-testid="agenda-case">
       <h3 id={titleId}>{name}</h3>
       {kase.reason ? <p className="hint">{fr(`Motif : ${kase.reason}`)}</p> : null}
+      {kase.decision ? null : (
+        <p>
+          <a href={followUpHref(kase.person_id)}>Voir son suivi</a> avant de décider.
+        </p>
+      )}
       {kase.decision && !deciding ? (
         <div className="case__decision" data-testid="case-decision">
           <p className="case__decided">
