@@ -432,18 +432,13 @@ impl CaseFile {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT device_id, name, structure FROM sync_authors")?;
-        let rows = stmt
-            .query_map([], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter()
-            .map(|(device, name, structure)| Ok((parse_uuid(&device)?, (name, structure))))
-            .collect()
+        let mut rows = stmt.query([])?;
+        let mut authors = HashMap::new();
+        while let Some(row) = rows.next()? {
+            let device: String = row.get(0)?;
+            authors.insert(parse_uuid(&device)?, (row.get(1)?, row.get(2)?));
+        }
+        Ok(authors)
     }
 
     /// Resolves a conflict by choosing one of its values: the record shows it, and an ordinary
