@@ -156,7 +156,7 @@ async fn two_structures_share_a_file_see_a_conflict_and_resolve_it() {
             .author
             .clone()
     };
-    assert_eq!(author("06 11 11 11 11"), "Cet ordinateur");
+    assert_eq!(author("06 11 11 11 11"), "cet ordinateur");
     assert_eq!(
         author("07 22 22 22 22"),
         "Mission locale Est · Karim Benali"

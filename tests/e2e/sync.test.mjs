@@ -2,7 +2,8 @@
 // through a real tandem-server process on loopback. Laptop A enrols with a one-time code from
 // the admin CLI, creates Hélène Dubois and syncs; with her consent, A shares her file with
 // structure B from her form; laptop B syncs, finds her, changes her phone and syncs; A syncs and
-// sees B's phone. Needs TANDEM_SERVER_BINARY (set by ./dev.sh test) besides TANDEM_APP_BINARY.
+// sees B's phone. Then both change it offline: A sees one conflict, each value with its author,
+// and keeps B's. Needs TANDEM_SERVER_BINARY (set by ./dev.sh test) besides TANDEM_APP_BINARY.
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -161,6 +162,39 @@ test('two structures share one file through the territory server', async () => {
       ['07 98 76 54 32'],
       15000,
     );
+
+    // Both change the phone before syncing: one conflict, shown on A side by side, each value
+    // with who entered it (B's caseworker and structure, named by the server); A keeps B's.
+    await fill(a, 'Téléphone', '06 11 11 11 11');
+    await a.keys('\uE004');
+    await openPerson(b, personId);
+    await fill(b, 'Téléphone', '07 22 22 22 22');
+    await b.keys('\uE004');
+    await sleep(1500);
+    await syncNow(a);
+    await syncNow(b);
+    await syncNow(a);
+    await a.script('location.hash = "#/conflits"');
+    await a.waitFor(
+      'the conflict with its authors',
+      `const options = [...document.querySelectorAll("[data-testid=conflict-option]")].map((o) => o.textContent);
+       return options.length === 2
+         && options.some((t) => t.includes("07 22 22 22 22") && t.includes("Mission locale Est · Yanis Benali"))
+         && options.some((t) => t.includes("06 11 11 11 11") && t.includes("Saisie par cet ordinateur"));`,
+      [],
+      30000,
+    );
+    await a.screenshot('conflicts');
+    await a.script(
+      `const option = [...document.querySelectorAll("[data-testid=conflict-option]")]
+         .find((o) => o.textContent.includes("07 22 22 22 22"));
+       option.querySelector("[data-testid=keep-value]").click();`,
+    );
+    await syncNow(a);
+    await a.waitForText('Aucun conflit', 30000);
+    await syncNow(b);
+    await openPerson(a, personId);
+    assert.equal(await phoneOf(a), '07 22 22 22 22');
   } finally {
     await a.close();
     await b.close();

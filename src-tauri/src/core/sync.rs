@@ -718,15 +718,16 @@ fn refusal_reason(reason: &str) -> String {
     .to_string()
 }
 
-/// Who entered a conflicting value: this laptop, the caseworker and structure the server named
-/// for the other device, or (not named yet: before the next sync) the end of its id.
+/// Who entered a conflicting value, after « Saisie par »: this laptop, the structure and
+/// caseworker the server named for the other device, or (not named yet: before the next sync)
+/// the end of its id.
 fn author_label(
     device: Uuid,
     own_device: Option<Uuid>,
     authors: &HashMap<Uuid, (String, String)>,
 ) -> String {
     if Some(device) == own_device {
-        return "Cet ordinateur".into();
+        return "cet ordinateur".into();
     }
     match authors.get(&device) {
         Some((name, structure)) => format!("{structure} · {name}"),
