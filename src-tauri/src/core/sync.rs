@@ -290,7 +290,7 @@ impl AppCore {
                         person_name: person_name(s, c.person_id)?,
                         record,
                         field_label,
-                        value: display_value(&c.value),
+                        value: change_value_label(&c.entity, &c.value),
                         at: Utc
                             .timestamp_millis_opt(i64::try_from(c.hlc.wall_ms).unwrap_or(i64::MAX))
                             .single()
@@ -628,6 +628,17 @@ fn followup_register_label(register: &str) -> String {
 }
 
 /// A value as the caseworker reads it.
+/// A changed value as the caseworker reads it: a follow-up edit in words (« réalisée », « du
+/// 02/03/2026 au 30/04/2026 »), anything else through [`display_value`].
+fn change_value_label(entity: &str, value: &serde_json::Value) -> String {
+    if entity == tandem_sync::ENTITY_FOLLOWUP {
+        if let Ok(edit) = tandem_domain::followup::FollowUpEdit::deserialize(value) {
+            return tandem_domain::followup::edit_summary(&edit);
+        }
+    }
+    display_value(value)
+}
+
 fn display_value(value: &serde_json::Value) -> String {
     use serde_json::Value;
     match value {
@@ -751,7 +762,7 @@ fn conflict_view(
         .iter()
         .map(|v| ConflictOption {
             mutation_id: v.mutation_id,
-            value: display_value(&v.value),
+            value: change_value_label(&c.entity, &v.value),
             author: author_label(v.device_id, own_device, authors),
             at: Utc
                 .timestamp_millis_opt(i64::try_from(v.hlc.wall_ms).unwrap_or(i64::MAX))
@@ -817,5 +828,33 @@ mod tests {
             display_value(&json!({"kind": "set_field", "value": "Lyon"})),
             "Lyon"
         );
+    }
+
+    #[test]
+    fn follow_up_values_read_as_words_not_json() {
+        use serde_json::json;
+        let id = Uuid::now_v7();
+        let read = |value: serde_json::Value| change_value_label("followup", &value);
+        assert_eq!(
+            read(json!({"kind": "set_step_status", "id": id, "status": "done"})),
+            "réalisée"
+        );
+        let planned = read(json!({"kind": "set_step_planned_dates", "id": id,
+            "start": "2026-03-02", "end": "2026-04-30"}));
+        assert!(
+            planned.starts_with("du ") && !planned.contains('{'),
+            "{planned}"
+        );
+        assert_eq!(
+            read(json!({"kind": "set_interview_attended", "id": id, "attended": false})),
+            "absence"
+        );
+        let agenda = read(json!({"kind": "set_review_agenda", "meeting_id": id,
+            "date": "2026-12-03", "structures_present": [], "reason": "Étape en retard",
+            "on_agenda": true}));
+        assert!(agenda.ends_with(" : Étape en retard"), "{agenda}");
+        assert!(!agenda.contains(&id.to_string()), "{agenda}");
+        // An edit this build does not know: still shown, through the generic reading.
+        assert_eq!(read(json!({"kind": "later", "value": "x"})), "x");
     }
 }

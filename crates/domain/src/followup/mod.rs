@@ -35,4 +35,4 @@ pub use model::*;
 pub use review::{
     review_row, status_review, ReviewFlag, ReviewRow, ReviewSettings, ReviewSubject, StatusReview,
 };
-pub use timeline::{timeline, TimelineEntry, TimelineFilter, TimelineKind};
+pub use timeline::{edit_summary, timeline, TimelineEntry, TimelineFilter, TimelineKind};

@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use super::continuity::{status_changes, StatusChangeKind};
 use super::dates::french;
-use super::model::{DecidedBy, FollowUp, ObjectiveStatus};
+use super::edit::FollowUpEdit;
+use super::model::{CaseDecision, DecidedBy, FollowUp, ObjectiveStatus};
 use crate::diagnostic::{ActionStatus, DiagnosticStatus, DiagnosticSummary, Orientation};
 
 /// What a timeline entry is. The order of the variants is the order of entries on the same day.
@@ -75,6 +76,107 @@ fn span(start: Option<NaiveDate>, end: Option<NaiveDate>) -> String {
         (Some(s), None) => format!("à partir du {}", french(s)),
         (None, Some(e)) => format!("avant le {}", french(e)),
         (None, None) => "sans date".to_string(),
+    }
+}
+
+/// A review group's decision in short, part by part.
+fn decision_parts(decision: &CaseDecision) -> Vec<String> {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(re) = &decision.reorientation {
+        parts.push(format!(
+            "réorientation {} ({})",
+            orientation_label(re.orientation),
+            re.reasons
+        ));
+    }
+    if !decision.actions.is_empty() {
+        parts.push(format!("actions : {}", decision.actions.join(", ")));
+    }
+    if let Some(next) = decision.next_review {
+        parts.push(format!("prochain examen le {}", french(next)));
+    }
+    parts
+}
+
+/// What one follow-up edit sets, in French and in short, as the conflicts screen shows each
+/// competing value (never its ids or its JSON).
+pub fn edit_summary(edit: &FollowUpEdit) -> String {
+    use FollowUpEdit as E;
+    let status_on = |label: &str, on: NaiveDate| format!("{label} le {}", french(on));
+    match edit {
+        E::AddObjective { label, .. } | E::AddStep { label, .. } => label.clone(),
+        E::SetObjectiveStatus { status, on, .. } => match status {
+            ObjectiveStatus::Open => status_on("rouvert", *on),
+            ObjectiveStatus::Achieved => status_on("atteint", *on),
+            ObjectiveStatus::Abandoned => status_on("abandonné", *on),
+        },
+        E::SetStepText { value, .. } => value.clone(),
+        E::SetStepStatus { status, .. } => step_status_label(*status).to_string(),
+        E::SetStepPlannedDates { start, end, .. } | E::SetStepActualDates { start, end, .. } => {
+            span(*start, *end)
+        }
+        E::RecordInterview {
+            date,
+            interview_kind,
+            attended,
+            ..
+        } => format!(
+            "{} du {}{}",
+            interview_kind.label(),
+            french(*date),
+            if *attended { "" } else { " (absence)" }
+        ),
+        E::SetInterviewAttended { attended, .. } => {
+            if *attended { "présence" } else { "absence" }.to_string()
+        }
+        E::AddContract {
+            contract_kind,
+            start,
+            end,
+            ..
+        } => format!("{}, {}", contract_kind.label(), span(Some(*start), *end)),
+        E::SetContractEnd { end, .. } => match end {
+            Some(end) => format!("fin le {}", french(*end)),
+            None => "sans date de fin".to_string(),
+        },
+        E::SetContractObjectives { objective_ids, .. } => match objective_ids.len() {
+            0 => "aucun objectif".to_string(),
+            1 => "1 objectif".to_string(),
+            n => format!("{n} objectifs"),
+        },
+        E::RecordStatusEvent { date, .. } => {
+            format!("changement de situation du {}", french(*date))
+        }
+        E::RecordOrientation {
+            orientation,
+            reasons,
+            ..
+        } => format!(
+            "orientation {} ({reasons})",
+            orientation_label(*orientation)
+        ),
+        E::RecordReviewDecision { decision, .. } => {
+            let parts = decision_parts(decision);
+            if parts.is_empty() {
+                "décision sans action".to_string()
+            } else {
+                parts.join(" ; ")
+            }
+        }
+        E::SetReviewAgenda {
+            date,
+            reason,
+            on_agenda,
+            ..
+        } => {
+            if *on_agenda && reason.is_empty() {
+                format!("à l’ordre du jour du {}", french(*date))
+            } else if *on_agenda {
+                format!("à l’ordre du jour du {} : {reason}", french(*date))
+            } else {
+                format!("retiré·e de l’ordre du jour du {}", french(*date))
+            }
+        }
     }
 }
 
@@ -255,20 +357,7 @@ pub fn timeline(
         ));
     }
     for r in &file.review_decisions {
-        let mut parts: Vec<String> = Vec::new();
-        if let Some(re) = &r.decision.reorientation {
-            parts.push(format!(
-                "réorientation {} ({})",
-                orientation_label(re.orientation),
-                re.reasons
-            ));
-        }
-        if !r.decision.actions.is_empty() {
-            parts.push(format!("actions : {}", r.decision.actions.join(", ")));
-        }
-        if let Some(next) = r.decision.next_review {
-            parts.push(format!("prochain examen le {}", french(next)));
-        }
+        let parts = decision_parts(&r.decision);
         let structures = if r.structures_present.is_empty() {
             String::new()
         } else {
