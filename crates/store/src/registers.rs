@@ -25,40 +25,15 @@ pub struct RegisterRow {
 impl CaseFile {
     /// Every register, by record and register key.
     pub fn sync_registers(&self) -> Result<Vec<RegisterRow>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT person_id, entity, record_id, register, version, shown, heads
-             FROM sync_register ORDER BY record_id, register",
-        )?;
-        let rows = stmt
-            .query_map([], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, i64>(4)?,
-                    row.get::<_, Option<String>>(5)?,
-                    row.get::<_, String>(6)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        let uuid = |s: &str| Uuid::parse_str(s).map_err(|_| StoreError::Damaged);
-        rows.into_iter()
-            .map(
-                |(person, entity, record, register, version, shown, heads)| {
-                    let (person_id, record_id) = (uuid(&person)?, uuid(&record)?);
-                    Ok(RegisterRow {
-                        heads: decode_heads(&heads, &entity, record_id, person_id)?,
-                        person_id,
-                        entity,
-                        record_id,
-                        register,
-                        version: version.max(0) as u64,
-                        shown: shown.as_deref().map(uuid).transpose()?,
-                    })
-                },
-            )
-            .collect()
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {REGISTER_COLUMNS} FROM sync_register ORDER BY record_id, register"
+        ))?;
+        let mut rows = stmt.query([])?;
+        let mut registers = Vec::new();
+        while let Some(row) = rows.next()? {
+            registers.push(register_row(row)?);
+        }
+        Ok(registers)
     }
 
     /// The highest version pulled of one register, if the file holds it.
@@ -77,6 +52,29 @@ impl CaseFile {
             .optional()?
             .map(|v| v.max(0) as u64))
     }
+}
+
+/// The `sync_register` columns [`register_row`] reads, in its order (a query may add more after).
+pub(crate) const REGISTER_COLUMNS: &str =
+    "person_id, entity, record_id, register, version, shown, heads";
+
+/// One `sync_register` row selected with [`REGISTER_COLUMNS`] first, its heads decoded.
+pub(crate) fn register_row(row: &rusqlite::Row<'_>) -> Result<RegisterRow, StoreError> {
+    let uuid = |text: &str| Uuid::parse_str(text).map_err(|_| StoreError::Damaged);
+    let (person, entity, record): (String, String, String) =
+        (row.get(0)?, row.get(1)?, row.get(2)?);
+    let (person_id, record_id) = (uuid(&person)?, uuid(&record)?);
+    let shown: Option<String> = row.get(5)?;
+    let heads: String = row.get(6)?;
+    Ok(RegisterRow {
+        heads: decode_heads(&heads, &entity, record_id, person_id)?,
+        person_id,
+        entity,
+        record_id,
+        register: row.get(3)?,
+        version: row.get::<_, i64>(4)?.max(0) as u64,
+        shown: shown.as_deref().map(uuid).transpose()?,
+    })
 }
 
 /// A head as the `heads` column keeps it: the change without what the row's own columns say

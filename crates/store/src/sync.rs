@@ -27,7 +27,7 @@ use crate::diagnostics::{load_diagnostic, orientation_text, status_text, to_json
 use crate::error::StoreError;
 use crate::outbox::{self, Target};
 use crate::person_rows::{self, timestamp};
-use crate::registers::{decode_heads, encode_heads};
+use crate::registers::{decode_heads, encode_heads, register_row, REGISTER_COLUMNS};
 use crate::{load_person, CaseFile};
 
 /// Where this case file synchronises, and how far it has pulled.
@@ -338,54 +338,44 @@ impl CaseFile {
 
     /// Open conflicts, person by person.
     pub fn conflicts(&self) -> Result<Vec<OpenConflict>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT r.person_id, r.entity, r.record_id, r.register, r.version, r.heads,
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {REGISTER_COLUMNS},
                     EXISTS (SELECT 1 FROM outbox o WHERE o.record_id = r.record_id
                             AND o.register = r.register AND o.state = 'pending'
                             AND o.base_version >= r.version)
-             FROM sync_register r WHERE r.head_count > 1 ORDER BY r.person_id, r.record_id",
-        )?;
-        let rows = stmt
-            .query_map([], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, String>(5)?,
-                    row.get::<_, bool>(6)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter()
-            .map(|(person, entity, record, register, heads, resolving)| {
-                let (person_id, record_id) = (parse_uuid(&person)?, parse_uuid(&record)?);
-                let heads = decode_heads(&heads, &entity, record_id, person_id)?;
-                Ok(OpenConflict {
-                    person_id,
-                    entity,
-                    record_id,
-                    register,
-                    field: heads
-                        .first()
-                        .map(|h| h.change.field.clone())
-                        .unwrap_or_default(),
-                    values: heads
-                        .iter()
-                        .enumerate()
-                        .map(|(i, h)| ConflictValue {
-                            mutation_id: h.change.mutation_id,
-                            value: h.change.value.clone(),
-                            device_id: h.change.device_id,
-                            hlc: h.change.hlc,
-                            version: h.version,
-                            winner: i == 0,
-                        })
-                        .collect(),
-                    resolving,
-                })
-            })
-            .collect()
+             FROM sync_register r WHERE r.head_count > 1 ORDER BY r.person_id, r.record_id"
+        ))?;
+        let mut rows = stmt.query([])?;
+        let mut conflicts = Vec::new();
+        while let Some(row) = rows.next()? {
+            let reg = register_row(row)?;
+            conflicts.push(OpenConflict {
+                field: reg
+                    .heads
+                    .first()
+                    .map(|h| h.change.field.clone())
+                    .unwrap_or_default(),
+                values: reg
+                    .heads
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| ConflictValue {
+                        mutation_id: h.change.mutation_id,
+                        value: h.change.value.clone(),
+                        device_id: h.change.device_id,
+                        hlc: h.change.hlc,
+                        version: h.version,
+                        winner: i == 0,
+                    })
+                    .collect(),
+                person_id: reg.person_id,
+                entity: reg.entity,
+                record_id: reg.record_id,
+                register: reg.register,
+                resolving: row.get(7)?,
+            });
+        }
+        Ok(conflicts)
     }
 
     /// The devices that wrote a value of an open conflict, other than this laptop, whose author
