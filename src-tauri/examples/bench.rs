@@ -17,6 +17,10 @@ use tandem_keys::{DbKey, Keychain};
 use tandem_store::CaseFile;
 use uuid::Uuid;
 
+// mimalloc, not the system allocator (see `mimalloc` in the workspace manifest).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PERSONS: usize = 10_000;
 
 fn ms(d: Duration) -> f64 {

@@ -36,6 +36,10 @@ use tandem_sync::{Change, Cursor, Hlc, PullResponse, PushResponse, PROTOCOL_HEAD
 use tokio::sync::Barrier;
 use uuid::Uuid;
 
+// mimalloc, not the system allocator (see `mimalloc` in the workspace manifest).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Args {
     database_url: Option<String>,
     laptops: usize,

@@ -6,6 +6,10 @@ use tandem_server::cli::{self, Command};
 use tandem_server::http::{app, AppState};
 use tandem_server::Store;
 
+// mimalloc, not the system allocator (see `mimalloc` in the workspace manifest).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(&args) {

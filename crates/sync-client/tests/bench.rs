@@ -19,6 +19,10 @@ use tandem_sync::{Change, Hlc, PullResponse};
 use tandem_sync_client::SyncOptions;
 use uuid::Uuid;
 
+// mimalloc, not the system allocator (see `mimalloc` in the workspace manifest).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn person_changes(dev: &Dev, person: Uuid, n: usize, counter: &mut u32) -> Vec<Change> {
     let stamp = |c: &mut u32| {
         *c += 1;
