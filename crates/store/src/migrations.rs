@@ -31,10 +31,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 5,
         sql: V5,
     },
+    Migration {
+        version: 6,
+        sql: V6,
+    },
 ];
 
 /// The version a file has after all of [`MIGRATIONS`]; files with a higher one are refused.
-pub(crate) const SCHEMA_VERSION: u32 = 5;
+pub(crate) const SCHEMA_VERSION: u32 = 6;
 
 const V1: &str = "
 CREATE TABLE profile (
@@ -229,6 +233,37 @@ CREATE TABLE sync_authors (
     name      TEXT NOT NULL,
     structure TEXT NOT NULL
 );
+";
+
+/// One row of sync registers per record instead of one per register (issue 5: a first sync
+/// wrote about 33 rows per person, two thirds of the file).
+///
+/// - `sync_record`: per record (a person, a diagnostic, a follow-up file; a person and their
+///   file share an id, so the key is the id and the entity), its registers as a
+///   JSON object by register key: `v` the highest version pulled, `h` the heads (winner first,
+///   the compact form of `registers.rs`), `w` when the record shows the winner, else `s` the
+///   change it shows. `conflicts` counts its registers with more than one head.
+///   The rows of `sync_register` move over as they are (their heads keep the form they had).
+const V6: &str = "
+CREATE TABLE sync_record (
+    record_id TEXT NOT NULL,
+    entity    TEXT NOT NULL,
+    person_id TEXT NOT NULL,
+    conflicts INTEGER NOT NULL,
+    registers TEXT NOT NULL,
+    PRIMARY KEY (record_id, entity)
+) WITHOUT ROWID;
+
+CREATE INDEX sync_record_by_person ON sync_record (person_id);
+CREATE INDEX sync_record_conflicts ON sync_record (person_id) WHERE conflicts > 0;
+
+INSERT INTO sync_record (record_id, person_id, entity, conflicts, registers)
+SELECT record_id, min(person_id), entity, sum(head_count > 1),
+       json_group_object(register, json_object('v', version, 's', shown, 'h', json(heads)))
+FROM sync_register
+GROUP BY record_id, entity;
+
+DROP TABLE sync_register;
 ";
 
 pub(crate) fn user_version(conn: &Connection) -> Result<u32, StoreError> {

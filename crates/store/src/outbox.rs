@@ -10,7 +10,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use tandem_sync::Hlc;
 use uuid::Uuid;
 
+use crate::error::StoreError;
 use crate::person_rows::timestamp;
+use crate::registers;
 
 pub(crate) const PERSON: &str = "person";
 pub(crate) const DIAGNOSTIC: &str = "diagnostic";
@@ -34,15 +36,13 @@ pub(crate) fn record(
     target: &Target<'_>,
     value: &serde_json::Value,
     at: DateTime<Utc>,
-) -> rusqlite::Result<Uuid> {
+) -> Result<Uuid, StoreError> {
     // UUIDv7: time-ordered, and monotonic within this process, so the outbox replays in order.
     let mutation_id = Uuid::now_v7();
     let register = tandem_sync::register_key(target.entity, target.field, value, mutation_id);
     let record = target.record_id.to_string();
-    let base_version: Option<i64> = conn
-        .prepare_cached("SELECT version FROM sync_register WHERE record_id = ?1 AND register = ?2")?
-        .query_row(params![record, register], |row| row.get(0))
-        .optional()?;
+    let base_version = registers::load_record(conn, target.record_id, target.entity)?
+        .and_then(|r| r.registers.get(&register).map(|reg| reg.version as i64));
     let hlc = next_stamp(conn, now_ms())?;
     conn.prepare_cached(
         "INSERT INTO outbox (mutation_id, record_type, record_id, field, value, created_at,
@@ -65,10 +65,13 @@ pub(crate) fn record(
     ])?;
     // The record now shows this local value: when the change comes back from the server, it
     // is not applied a second time.
-    conn.prepare_cached(
-        "UPDATE sync_register SET shown = ?3 WHERE record_id = ?1 AND register = ?2",
-    )?
-    .execute(params![record, register, mutation_id.to_string()])?;
+    registers::set_shown(
+        conn,
+        target.record_id,
+        target.entity,
+        &register,
+        mutation_id,
+    )?;
     Ok(mutation_id)
 }
 

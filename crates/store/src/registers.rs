@@ -1,8 +1,14 @@
-//! The sync registers as the case file keeps them: their compact stored form, and reading them
-//! whole (for tests that compare two ways of reaching the same state, a snapshot and the
-//! journal, and for diagnosis).
+//! The sync registers as the case file keeps them: one `sync_record` row per record, holding
+//! all its registers in a compact form; reading them whole (for tests that compare two ways of
+//! reaching the same state, a snapshot and the journal, and for diagnosis).
+//!
+//! A first sync writes about 33 registers per person. As one row each (schema 3 to 5), with
+//! their primary-key and person indexes, they were two thirds of the file and half the time
+//! of the apply; one row per record (a person, a diagnostic, a follow-up file) holds the same.
 
-use rusqlite::OptionalExtension as _;
+use std::collections::BTreeMap;
+
+use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use tandem_sync::{snapshot_mutation_id, Change, Hlc, Versioned};
 use uuid::Uuid;
@@ -10,7 +16,7 @@ use uuid::Uuid;
 use crate::error::StoreError;
 use crate::CaseFile;
 
-/// One register row: its heads (winner first), highest version pulled and the change shown.
+/// One register: its heads (winner first), highest version pulled and the change shown.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegisterRow {
     pub person_id: Uuid,
@@ -26,58 +32,270 @@ impl CaseFile {
     /// Every register, by record and register key.
     pub fn sync_registers(&self) -> Result<Vec<RegisterRow>, StoreError> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {REGISTER_COLUMNS} FROM sync_register ORDER BY record_id, register"
+            "SELECT {RECORD_COLUMNS} FROM sync_record ORDER BY record_id"
         ))?;
         let mut rows = stmt.query([])?;
         let mut registers = Vec::new();
         while let Some(row) = rows.next()? {
-            registers.push(register_row(row)?);
+            registers.extend(record_row(row)?.into_rows());
         }
         Ok(registers)
     }
+}
 
-    /// The highest version pulled of one register, if the file holds it.
-    pub fn register_version(
-        &self,
-        record_id: Uuid,
-        register: &str,
-    ) -> Result<Option<u64>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT version FROM sync_register WHERE record_id = ?1 AND register = ?2",
-                rusqlite::params![record_id.to_string(), register],
-                |row| row.get::<_, i64>(0),
-            )
-            .optional()?
-            .map(|v| v.max(0) as u64))
+/// One register as its record's row holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct StoredRegister {
+    pub version: u64,
+    pub shown: Option<Uuid>,
+    pub heads: Vec<Versioned>,
+}
+
+/// The registers of one record, as its `sync_record` row holds them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RecordRegisters {
+    pub record_id: Uuid,
+    pub person_id: Uuid,
+    pub entity: String,
+    pub registers: BTreeMap<String, StoredRegister>,
+}
+
+impl RecordRegisters {
+    fn into_rows(self) -> impl Iterator<Item = RegisterRow> {
+        let (record_id, person_id, entity) = (self.record_id, self.person_id, self.entity);
+        self.registers
+            .into_iter()
+            .map(move |(register, reg)| RegisterRow {
+                person_id,
+                entity: entity.clone(),
+                record_id,
+                register,
+                version: reg.version,
+                shown: reg.shown,
+                heads: reg.heads,
+            })
+    }
+
+    /// The registers in an open conflict (more than one head), as listing rows.
+    pub(crate) fn in_conflict(self) -> impl Iterator<Item = RegisterRow> {
+        self.into_rows().filter(|r| r.heads.len() > 1)
     }
 }
 
-/// The `sync_register` columns [`register_row`] reads, in its order (a query may add more after).
-pub(crate) const REGISTER_COLUMNS: &str =
-    "person_id, entity, record_id, register, version, shown, heads";
+/// The `sync_record` columns [`record_row`] reads, in its order.
+pub(crate) const RECORD_COLUMNS: &str = "record_id, person_id, entity, registers";
 
-/// One `sync_register` row selected with [`REGISTER_COLUMNS`] first, its heads decoded.
-pub(crate) fn register_row(row: &rusqlite::Row<'_>) -> Result<RegisterRow, StoreError> {
+/// One `sync_record` row selected with [`RECORD_COLUMNS`] first, decoded.
+pub(crate) fn record_row(row: &rusqlite::Row<'_>) -> Result<RecordRegisters, StoreError> {
     let uuid = |text: &str| Uuid::parse_str(text).map_err(|_| StoreError::Damaged);
-    let (person, entity, record): (String, String, String) =
-        (row.get(0)?, row.get(1)?, row.get(2)?);
-    let (person_id, record_id) = (uuid(&person)?, uuid(&record)?);
-    let shown: Option<String> = row.get(5)?;
-    let heads: String = row.get(6)?;
-    Ok(RegisterRow {
-        heads: decode_heads(&heads, &entity, record_id, person_id)?,
+    let (record, person, entity, registers): (String, String, String, String) =
+        (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+    let (record_id, person_id) = (uuid(&record)?, uuid(&person)?);
+    Ok(RecordRegisters {
+        registers: decode_registers(&registers, &entity, record_id, person_id)?,
+        record_id,
         person_id,
         entity,
-        record_id,
-        register: row.get(3)?,
-        version: row.get::<_, i64>(4)?.max(0) as u64,
-        shown: shown.as_deref().map(uuid).transpose()?,
     })
 }
 
-/// A head as the `heads` column keeps it: the change without what the row's own columns say
+/// The registers of one record, if the file holds any. A person's record and their follow-up
+/// file share the person's id: the entity tells them apart.
+pub(crate) fn load_record(
+    conn: &Connection,
+    record_id: Uuid,
+    entity: &str,
+) -> Result<Option<RecordRegisters>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {RECORD_COLUMNS} FROM sync_record WHERE record_id = ?1 AND entity = ?2"
+    ))?;
+    let mut rows = stmt.query(params![record_id.to_string(), entity])?;
+    match rows.next()? {
+        Some(row) => Ok(Some(record_row(row)?)),
+        None => Ok(None),
+    }
+}
+
+/// One register of a record, whichever entity holds it (register keys differ between the
+/// entities that share a record id).
+pub(crate) fn find_register(
+    conn: &Connection,
+    record_id: Uuid,
+    key: &str,
+) -> Result<Option<RegisterRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {RECORD_COLUMNS} FROM sync_record WHERE record_id = ?1"
+    ))?;
+    let mut rows = stmt.query([record_id.to_string()])?;
+    while let Some(row) = rows.next()? {
+        if let Some(reg) = record_row(row)?.into_rows().find(|r| r.register == key) {
+            return Ok(Some(reg));
+        }
+    }
+    Ok(None)
+}
+
+/// One register as [`write_record`] takes it.
+pub(crate) struct RegisterOut<'a> {
+    pub key: &'a str,
+    pub version: u64,
+    pub shown: Option<Uuid>,
+    pub heads: &'a [Versioned],
+}
+
+/// Writes (inserts or replaces) the row of one record with all its registers.
+pub(crate) fn write_record<'a>(
+    conn: &Connection,
+    record_id: Uuid,
+    person_id: Uuid,
+    entity: &str,
+    registers: impl IntoIterator<Item = RegisterOut<'a>>,
+) -> Result<(), StoreError> {
+    let (text, conflicts) = encode_registers(registers)?;
+    conn.prepare_cached(
+        "INSERT INTO sync_record (record_id, person_id, entity, conflicts, registers)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (record_id, entity) DO UPDATE SET conflicts = excluded.conflicts,
+             registers = excluded.registers",
+    )?
+    .execute(params![
+        record_id.to_string(),
+        person_id.to_string(),
+        entity,
+        conflicts,
+        text
+    ])?;
+    Ok(())
+}
+
+/// The `registers` column of a record (a JSON object by register key) and how many of its
+/// registers are in conflict.
+fn encode_registers<'a>(
+    registers: impl IntoIterator<Item = RegisterOut<'a>>,
+) -> Result<(String, i64), StoreError> {
+    let damaged = |e: serde_json::Error| {
+        log::error!("register does not serialise: {e}");
+        StoreError::Damaged
+    };
+    let mut text = String::from("{");
+    let mut conflicts = 0;
+    for (i, reg) in registers.into_iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        if reg.heads.len() > 1 {
+            conflicts += 1;
+        }
+        let winner = reg.heads.first().map(|h| h.change.mutation_id);
+        let shows_winner = reg.shown.is_some() && reg.shown == winner;
+        let entry = EntryOut {
+            v: reg.version,
+            s: if shows_winner { None } else { reg.shown },
+            w: shows_winner,
+            // A diagnostic is created once: its register never competes, and the whole body is
+            // in `diagnostics`. Its head is kept without its value.
+            h: reg
+                .heads
+                .iter()
+                .map(|h| head_out(h, reg.key != "create"))
+                .collect(),
+        };
+        text.push_str(&serde_json::to_string(reg.key).map_err(damaged)?);
+        text.push(':');
+        text.push_str(&serde_json::to_string(&entry).map_err(damaged)?);
+    }
+    text.push('}');
+    Ok((text, conflicts))
+}
+
+/// Marks which change a register's record shows (a local edit), if the file holds the register.
+pub(crate) fn set_shown(
+    conn: &Connection,
+    record_id: Uuid,
+    entity: &str,
+    key: &str,
+    shown: Uuid,
+) -> Result<(), StoreError> {
+    let Some(mut record) = load_record(conn, record_id, entity)? else {
+        return Ok(());
+    };
+    let Some(reg) = record.registers.get_mut(key) else {
+        return Ok(());
+    };
+    reg.shown = Some(shown);
+    let RecordRegisters {
+        person_id,
+        entity,
+        registers,
+        ..
+    } = &record;
+    write_record(
+        conn,
+        record_id,
+        *person_id,
+        entity,
+        registers.iter().map(|(key, reg)| RegisterOut {
+            key,
+            version: reg.version,
+            shown: reg.shown,
+            heads: &reg.heads,
+        }),
+    )
+}
+
+/// A register in its record's row: highest version, the change shown (`w`: the winner, else
+/// `s` when any), the heads.
+#[derive(Serialize)]
+struct EntryOut<'a> {
+    v: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    s: Option<Uuid>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    w: bool,
+    h: Vec<HeadOut<'a>>,
+}
+
+#[derive(Deserialize)]
+struct EntryIn {
+    v: u64,
+    #[serde(default)]
+    s: Option<Uuid>,
+    #[serde(default)]
+    w: bool,
+    /// The compact heads, or the full form a file migrated from schema 3 may still hold.
+    h: serde_json::Value,
+}
+
+fn decode_registers(
+    text: &str,
+    entity: &str,
+    record_id: Uuid,
+    person_id: Uuid,
+) -> Result<BTreeMap<String, StoredRegister>, StoreError> {
+    let entries: BTreeMap<String, EntryIn> =
+        serde_json::from_str(text).map_err(|_| StoreError::Damaged)?;
+    entries
+        .into_iter()
+        .map(|(key, e)| {
+            let heads = decode_heads(e.h, entity, record_id, person_id)?;
+            let shown = if e.w {
+                heads.first().map(|h| h.change.mutation_id)
+            } else {
+                e.s
+            };
+            Ok((
+                key,
+                StoredRegister {
+                    version: e.v,
+                    shown,
+                    heads,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// A head as its register keeps it: the change without what the row's own columns say
 /// (entity, record, person), without its mutation id when it is the snapshot's stand-in (derived
 /// from the version), without its clock's node when that is its device, and without its value
 /// when the record holds it whole (a diagnostic's `create`). A first sync writes one of these
@@ -116,40 +334,31 @@ struct HeadIn {
     d: Uuid,
 }
 
-/// The `heads` column of a register; `keep_value` false drops the values.
-pub(crate) fn encode_heads(heads: &[Versioned], keep_value: bool) -> Result<String, StoreError> {
-    let out: Vec<HeadOut<'_>> = heads
-        .iter()
-        .map(|h| {
-            let c = &h.change;
-            HeadOut {
-                v: h.version,
-                m: (c.mutation_id != snapshot_mutation_id(h.version)).then_some(c.mutation_id),
-                f: &c.field,
-                // A null value reads back as null when absent.
-                x: (keep_value && !c.value.is_null()).then_some(&c.value),
-                b: c.base_version,
-                w: c.hlc.wall_ms,
-                c: c.hlc.counter,
-                n: (c.hlc.node != c.device_id).then_some(c.hlc.node),
-                d: c.device_id,
-            }
-        })
-        .collect();
-    serde_json::to_string(&out).map_err(|e| {
-        log::error!("register heads do not serialise: {e}");
-        StoreError::Damaged
-    })
+/// One head in the compact form; `keep_value` false drops its value.
+fn head_out(h: &Versioned, keep_value: bool) -> HeadOut<'_> {
+    let c = &h.change;
+    HeadOut {
+        v: h.version,
+        m: (c.mutation_id != snapshot_mutation_id(h.version)).then_some(c.mutation_id),
+        f: &c.field,
+        // A null value reads back as null when absent.
+        x: (keep_value && !c.value.is_null()).then_some(&c.value),
+        b: c.base_version,
+        w: c.hlc.wall_ms,
+        c: c.hlc.counter,
+        n: (c.hlc.node != c.device_id).then_some(c.hlc.node),
+        d: c.device_id,
+    }
 }
 
-/// The heads of a register row, in the compact form or the full one that schema 3 files hold.
-pub(crate) fn decode_heads(
-    text: &str,
+/// The heads of a register, in the compact form or the full one that schema 3 files hold.
+fn decode_heads(
+    heads: serde_json::Value,
     entity: &str,
     record_id: Uuid,
     person_id: Uuid,
 ) -> Result<Vec<Versioned>, StoreError> {
-    match serde_json::from_str::<Vec<HeadIn>>(text) {
+    match Vec::<HeadIn>::deserialize(&heads) {
         Ok(heads) => Ok(heads
             .into_iter()
             .map(|h| Versioned {
@@ -171,7 +380,7 @@ pub(crate) fn decode_heads(
                 },
             })
             .collect()),
-        Err(_) => serde_json::from_str(text).map_err(|_| StoreError::Damaged),
+        Err(_) => Vec::<Versioned>::deserialize(&heads).map_err(|_| StoreError::Damaged),
     }
 }
 
@@ -202,7 +411,8 @@ mod tests {
     }
 
     #[test]
-    fn heads_round_trip_through_the_compact_form_and_the_old_form_still_reads() {
+    fn registers_round_trip_through_the_compact_form_and_the_old_form_still_reads() {
+        let (record, person) = (Uuid::from_u128(2), Uuid::from_u128(1));
         let device = Uuid::from_u128(5);
         let heads = vec![
             head(
@@ -218,19 +428,48 @@ mod tests {
                 serde_json::Value::Null,
             ),
         ];
-        let text = encode_heads(&heads, true).unwrap();
-        let read = decode_heads(&text, "diagnostic", Uuid::from_u128(2), Uuid::from_u128(1));
-        assert_eq!(read.unwrap(), heads);
+        let local = Uuid::now_v7();
+        let registers = [
+            RegisterOut {
+                key: "note/a",
+                version: 72,
+                shown: Some(heads[0].change.mutation_id),
+                heads: &heads,
+            },
+            RegisterOut {
+                key: "place",
+                version: 3,
+                shown: Some(local),
+                heads: &heads[1..],
+            },
+            RegisterOut {
+                key: "create",
+                version: 1,
+                shown: None,
+                heads: &heads[..1],
+            },
+        ];
+        let (text, conflicts) = encode_registers(registers).unwrap();
+        assert_eq!(conflicts, 1);
+        let read = decode_registers(&text, "diagnostic", record, person).unwrap();
+        assert_eq!(read["note/a"].heads, heads);
+        assert_eq!(read["note/a"].shown, Some(heads[0].change.mutation_id));
+        assert_eq!(read["note/a"].version, 72);
+        assert_eq!(read["place"].shown, Some(local));
+        assert_eq!(read["place"].heads, heads[1..]);
+        // The create register keeps its head without the value (the record holds it whole).
+        assert_eq!(read["create"].shown, None);
+        assert!(read["create"].heads[0].change.value.is_null());
+        // Much smaller than the full form of the same heads.
         let full = serde_json::to_string(&heads).unwrap();
-        assert!(text.len() * 2 < full.len(), "{text}");
-        let read = decode_heads(&full, "diagnostic", Uuid::from_u128(2), Uuid::from_u128(1));
-        assert_eq!(read.unwrap(), heads);
-        // Without values: the same heads, values null.
-        let text = encode_heads(&heads, false).unwrap();
-        let read = decode_heads(&text, "diagnostic", Uuid::from_u128(2), Uuid::from_u128(1));
-        assert!(read.unwrap().iter().all(|h| h.change.value.is_null()));
+        assert!(text.len() < full.len(), "{text}");
+        // What the migration from schema 5 makes of a register written in schema 3's full form.
+        let old = format!(r#"{{"note/a":{{"v":72,"s":null,"h":{full}}}}}"#);
+        let read = decode_registers(&old, "diagnostic", record, person).unwrap();
+        assert_eq!(read["note/a"].heads, heads);
+        assert_eq!(read["note/a"].shown, None);
         assert!(matches!(
-            decode_heads("[{", "person", Uuid::nil(), Uuid::nil()),
+            decode_registers("{\"a\":{\"v\":1,\"h\":[{", "person", record, person),
             Err(StoreError::Damaged)
         ));
     }

@@ -27,7 +27,7 @@ use crate::diagnostics::{load_diagnostic, orientation_text, status_text, to_json
 use crate::error::StoreError;
 use crate::outbox::{self, Target};
 use crate::person_rows::{self, timestamp};
-use crate::registers::{decode_heads, encode_heads, register_row, REGISTER_COLUMNS};
+use crate::registers::{self, record_row, RegisterOut, RegisterRow, RECORD_COLUMNS};
 use crate::{load_person, CaseFile};
 
 /// Where this case file synchronises, and how far it has pulled.
@@ -339,41 +339,23 @@ impl CaseFile {
     /// Open conflicts, person by person.
     pub fn conflicts(&self) -> Result<Vec<OpenConflict>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {REGISTER_COLUMNS},
-                    EXISTS (SELECT 1 FROM outbox o WHERE o.record_id = r.record_id
-                            AND o.register = r.register AND o.state = 'pending'
-                            AND o.base_version >= r.version)
-             FROM sync_register r WHERE r.head_count > 1 ORDER BY r.person_id, r.record_id"
+            "SELECT {RECORD_COLUMNS} FROM sync_record
+             WHERE conflicts > 0 ORDER BY person_id, record_id"
         ))?;
+        let mut resolving = self.conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE record_id = ?1 AND register = ?2
+                 AND state = 'pending' AND base_version >= ?3)",
+        )?;
         let mut rows = stmt.query([])?;
         let mut conflicts = Vec::new();
         while let Some(row) = rows.next()? {
-            let reg = register_row(row)?;
-            conflicts.push(OpenConflict {
-                field: reg
-                    .heads
-                    .first()
-                    .map(|h| h.change.field.clone())
-                    .unwrap_or_default(),
-                values: reg
-                    .heads
-                    .iter()
-                    .enumerate()
-                    .map(|(i, h)| ConflictValue {
-                        mutation_id: h.change.mutation_id,
-                        value: h.change.value.clone(),
-                        device_id: h.change.device_id,
-                        hlc: h.change.hlc,
-                        version: h.version,
-                        winner: i == 0,
-                    })
-                    .collect(),
-                person_id: reg.person_id,
-                entity: reg.entity,
-                record_id: reg.record_id,
-                register: reg.register,
-                resolving: row.get(7)?,
-            });
+            for reg in record_row(row)?.in_conflict() {
+                let resolving: bool = resolving.query_row(
+                    params![reg.record_id.to_string(), reg.register, reg.version as i64],
+                    |row| row.get(0),
+                )?;
+                conflicts.push(open_conflict(reg, resolving));
+            }
         }
         Ok(conflicts)
     }
@@ -445,16 +427,9 @@ impl CaseFile {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (heads, entity, person): (String, String, String) = tx
-            .query_row(
-                "SELECT heads, entity, person_id FROM sync_register
-                 WHERE record_id = ?1 AND register = ?2",
-                params![record_id.to_string(), register],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-            )
-            .optional()?
-            .ok_or(StoreError::NotFound)?;
-        let heads = decode_heads(&heads, &entity, record_id, parse_uuid(&person)?)?;
+        let heads = registers::find_register(&tx, record_id, register)?
+            .ok_or(StoreError::NotFound)?
+            .heads;
         let choice = heads
             .iter()
             .find(|h| h.change.mutation_id == chosen)
@@ -487,7 +462,9 @@ impl CaseFile {
         Ok(SyncCounts {
             pending: count("SELECT count(*) FROM outbox WHERE state = 'pending'")?,
             refused: count("SELECT count(*) FROM outbox WHERE state = 'refused'")?,
-            conflicts: count("SELECT count(*) FROM sync_register WHERE head_count > 1")?,
+            conflicts: count(
+                "SELECT coalesce(sum(conflicts), 0) FROM sync_record WHERE conflicts > 0",
+            )?,
         })
     }
 
@@ -506,7 +483,7 @@ impl CaseFile {
              DELETE FROM review_meetings;
              DELETE FROM person;
              DELETE FROM outbox;
-             DELETE FROM sync_register;
+             DELETE FROM sync_record;
              DELETE FROM sync_authors;
              DELETE FROM sync_state;",
         )?;
@@ -515,6 +492,35 @@ impl CaseFile {
         self.conn
             .execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")?;
         Ok(())
+    }
+}
+
+/// A register in conflict as the conflicts screen lists it.
+fn open_conflict(reg: RegisterRow, resolving: bool) -> OpenConflict {
+    OpenConflict {
+        field: reg
+            .heads
+            .first()
+            .map(|h| h.change.field.clone())
+            .unwrap_or_default(),
+        values: reg
+            .heads
+            .iter()
+            .enumerate()
+            .map(|(i, h)| ConflictValue {
+                mutation_id: h.change.mutation_id,
+                value: h.change.value.clone(),
+                device_id: h.change.device_id,
+                hlc: h.change.hlc,
+                version: h.version,
+                winner: i == 0,
+            })
+            .collect(),
+        person_id: reg.person_id,
+        entity: reg.entity,
+        record_id: reg.record_id,
+        register: reg.register,
+        resolving,
     }
 }
 
@@ -567,7 +573,7 @@ pub(crate) fn purge_person(conn: &Connection, person: Uuid) -> Result<(), StoreE
     conn.prepare_cached("DELETE FROM sync_purge WHERE person_id = ?1")?
         .execute([&id])?;
     crate::followup::purge_person(conn, person)?;
-    conn.prepare_cached("DELETE FROM sync_register WHERE person_id = ?1")?
+    conn.prepare_cached("DELETE FROM sync_record WHERE person_id = ?1")?
         .execute([&id])?;
     conn.prepare_cached("DELETE FROM outbox WHERE person_id = ?1")?
         .execute([&id])?;
@@ -586,6 +592,8 @@ struct RegisterState {
     dirty: bool,
     /// Whether a local edit may protect it (this file has an outbox and knew the person).
     check_local: bool,
+    /// Whether it is in `Apply::order` (touched by this page).
+    queued: bool,
 }
 
 impl RegisterState {
@@ -600,6 +608,7 @@ impl RegisterState {
             heads: Vec::new(),
             dirty: false,
             check_local: false,
+            queued: false,
         }
     }
 }
@@ -608,11 +617,20 @@ impl RegisterState {
 struct Apply<'c> {
     conn: &'c Connection,
     has_outbox: bool,
+    /// Persons touched, and whether changed. One the file did not hold is dirty from the start:
+    /// its row is written once, by `flush`, like every other.
     persons: HashMap<Uuid, (Person, bool)>,
     diagnostics: HashMap<Uuid, (Diagnostic, bool)>,
+    /// Diagnostics this page created, in the order it did: `flush` inserts them (after their
+    /// persons' rows), then updates the other dirty ones.
+    created: Vec<Uuid>,
     /// Follow-up files by person.
     followups: HashMap<Uuid, (FollowUp, bool)>,
+    /// Registers of the records touched: all of a record's, since its row holds them together.
     registers: HashMap<(Uuid, String), RegisterState>,
+    /// Records (id, entity) whose row has been read into `registers` (or that the file does not
+    /// hold).
+    loaded: std::collections::HashSet<(Uuid, String)>,
     /// Per person seen in this page: whether the case file held nothing of them before it
     /// (no row, no register). Their registers are all new: no lookups (the first sync).
     fresh: HashMap<Uuid, bool>,
@@ -627,8 +645,10 @@ impl<'c> Apply<'c> {
             has_outbox,
             persons: HashMap::new(),
             diagnostics: HashMap::new(),
+            created: Vec::new(),
             followups: HashMap::new(),
             registers: HashMap::new(),
+            loaded: std::collections::HashSet::new(),
             fresh: HashMap::new(),
             order: Vec::new(),
         }
@@ -643,7 +663,7 @@ impl<'c> Apply<'c> {
             .conn
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM person WHERE id = ?1)
-                     OR EXISTS (SELECT 1 FROM sync_register WHERE person_id = ?1)",
+                     OR EXISTS (SELECT 1 FROM sync_record WHERE person_id = ?1)",
             )?
             .query_row([&id], |row| row.get(0))?;
         self.fresh.insert(person, !known);
@@ -655,17 +675,17 @@ impl<'c> Apply<'c> {
         let key = register_key(&c.entity, &c.field, &c.value, c.mutation_id);
         let slot = (c.record_id, key);
         let fresh = self.is_fresh(c.person_id)?;
-        let mut reg = match self.registers.remove(&slot) {
-            Some(reg) => reg,
-            None => {
-                self.order.push(slot.clone());
-                if fresh {
-                    RegisterState::new(c)
-                } else {
-                    self.load_register(&slot, c)?
-                }
-            }
-        };
+        if !fresh && self.loaded.insert((c.record_id, c.entity.clone())) {
+            self.load_record(c)?;
+        }
+        let mut reg = self
+            .registers
+            .remove(&slot)
+            .unwrap_or_else(|| RegisterState::new(c));
+        if !reg.queued {
+            reg.queued = true;
+            self.order.push(slot.clone());
+        }
         // A person new to this file has no local edits: nothing to protect or to recognise.
         let has_outbox = self.has_outbox && !fresh;
         if reg
@@ -743,37 +763,27 @@ impl<'c> Apply<'c> {
         Ok(())
     }
 
-    fn load_register(
-        &self,
-        (record, key): &(Uuid, String),
-        c: &Change,
-    ) -> Result<RegisterState, StoreError> {
-        let row = self
-            .conn
-            .prepare_cached(
-                "SELECT version, shown, heads FROM sync_register
-                 WHERE record_id = ?1 AND register = ?2",
-            )?
-            .query_row(params![record.to_string(), key], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, Option<String>>(1)?,
-                    row.get::<_, String>(2)?,
-                ))
-            })
-            .optional()?;
-        Ok(match row {
-            Some((version, shown, heads)) => RegisterState {
-                person_id: c.person_id,
-                entity: c.entity.clone(),
-                version: version.max(0) as u64,
-                shown: shown.and_then(|s| Uuid::parse_str(&s).ok()),
-                heads: decode_heads(&heads, &c.entity, *record, c.person_id)?,
-                dirty: false,
-                check_local: false,
-            },
-            None => RegisterState::new(c),
-        })
+    /// Reads the registers of a change's record into the working set.
+    fn load_record(&mut self, c: &Change) -> Result<(), StoreError> {
+        let Some(record) = registers::load_record(self.conn, c.record_id, &c.entity)? else {
+            return Ok(());
+        };
+        for (key, reg) in record.registers {
+            self.registers.insert(
+                (c.record_id, key),
+                RegisterState {
+                    person_id: record.person_id,
+                    entity: record.entity.clone(),
+                    version: reg.version,
+                    shown: reg.shown,
+                    heads: reg.heads,
+                    dirty: false,
+                    check_local: false,
+                    queued: false,
+                },
+            );
+        }
+        Ok(())
     }
 
     /// Whether a local edit of this register has not come back from the server yet: pending,
@@ -827,7 +837,7 @@ impl<'c> Apply<'c> {
             log::warn!("pulled diagnostic edit of an unknown kind ignored");
             return Ok(());
         };
-        let Some(entry) = self.diagnostic(c.record_id)? else {
+        let Some(entry) = self.diagnostic(c.record_id, c.person_id)? else {
             log::warn!("pulled edit of a diagnostic this laptop does not hold ignored");
             return Ok(());
         };
@@ -887,34 +897,46 @@ impl<'c> Apply<'c> {
         if !self.followups.contains_key(&person) {
             // The file belongs to a person row (foreign key): a blank one if none yet.
             self.person(person, at)?;
-            let file = crate::followup::load_follow_up(self.conn, person)?
-                .unwrap_or_else(|| FollowUp::new(person));
+            let stored = if self.is_fresh(person)? {
+                None
+            } else {
+                crate::followup::load_follow_up(self.conn, person)?
+            };
+            let file = stored.unwrap_or_else(|| FollowUp::new(person));
             self.followups.insert(person, (file, false));
         }
         Ok(self.followups.get_mut(&person).expect("inserted above"))
     }
 
-    /// The person in the working set, created blank when a change arrives for an unknown one.
+    /// The person in the working set, created blank when a change arrives for an unknown one
+    /// (written by `flush`).
     fn person(&mut self, id: Uuid, at: DateTime<Utc>) -> Result<&mut (Person, bool), StoreError> {
         if !self.persons.contains_key(&id) {
-            let person = match load_person(self.conn, id) {
-                Ok(p) => p,
-                Err(StoreError::NotFound) => {
-                    let blank = Person::blank(id, at);
-                    self.conn
-                        .prepare_cached(person_rows::INSERT_PERSON)?
-                        .execute(params_from_iter(person_rows::insert_params(&blank)))?;
-                    blank
-                }
+            let stored = if self.is_fresh(id)? {
+                Err(StoreError::NotFound)
+            } else {
+                load_person(self.conn, id)
+            };
+            let entry = match stored {
+                Ok(p) => (p, false),
+                Err(StoreError::NotFound) => (Person::blank(id, at), true),
                 Err(e) => return Err(e),
             };
-            self.persons.insert(id, (person, false));
+            self.persons.insert(id, entry);
         }
         Ok(self.persons.get_mut(&id).expect("inserted above"))
     }
 
-    fn diagnostic(&mut self, id: Uuid) -> Result<Option<&mut (Diagnostic, bool)>, StoreError> {
+    /// The diagnostic in the working set, read from the file unless its person is new to it.
+    fn diagnostic(
+        &mut self,
+        id: Uuid,
+        person: Uuid,
+    ) -> Result<Option<&mut (Diagnostic, bool)>, StoreError> {
         if !self.diagnostics.contains_key(&id) {
+            if self.is_fresh(person)? {
+                return Ok(None);
+            }
             match load_diagnostic(self.conn, id) {
                 Ok(d) => {
                     self.diagnostics.insert(id, (d, false));
@@ -926,9 +948,10 @@ impl<'c> Apply<'c> {
         Ok(self.diagnostics.get_mut(&id))
     }
 
+    /// A pulled diagnostic joins the working set; `flush` inserts it.
     fn create_diagnostic(&mut self, v: &Versioned, at: DateTime<Utc>) -> Result<(), StoreError> {
         let c = &v.change;
-        if self.diagnostic(c.record_id)?.is_some() {
+        if self.diagnostic(c.record_id, c.person_id)?.is_some() {
             return Ok(());
         }
         let Ok(mut d) = Diagnostic::deserialize(&c.value) else {
@@ -938,50 +961,17 @@ impl<'c> Apply<'c> {
         d.id = c.record_id;
         d.person_id = c.person_id;
         self.person(c.person_id, at)?;
-        let result = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO diagnostics (id, person_id, series_id, version, status, date,
-                     caseworker_name, co_interviewer_name, orientation, created_at,
-                     finalised_at, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )?
-            .execute(params![
-                d.id.to_string(),
-                d.person_id.to_string(),
-                d.series_id.to_string(),
-                d.version,
-                status_text(d.status),
-                d.date,
-                d.caseworker.name,
-                d.co_interviewer.name,
-                d.orientation.proposal.map(orientation_text),
-                d.created_at,
-                d.finalised_at,
-                to_json(&d)?,
-            ]);
-        match result {
-            Ok(_) => {
-                self.diagnostics.insert(d.id, (d, false));
-                Ok(())
-            }
-            // Two laptops amended the same version concurrently: the series rules (one draft,
-            // unique version numbers) keep the first here. The other stays in the register.
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                log::warn!("pulled diagnostic clashes with the series held here; not shown");
-                Ok(())
-            }
-            Err(e) => Err(e.into()),
-        }
+        self.created.push(d.id);
+        self.diagnostics.insert(d.id, (d, true));
+        Ok(())
     }
 
     fn flush(self) -> Result<(), StoreError> {
         let Apply {
             conn,
             persons,
-            diagnostics,
+            mut diagnostics,
+            created,
             followups,
             registers,
             ..
@@ -990,6 +980,11 @@ impl<'c> Apply<'c> {
             let mut stmt = conn.prepare_cached(&upsert_person_sql())?;
             for (person, _) in persons.values().filter(|(_, dirty)| *dirty) {
                 stmt.execute(params_from_iter(person_rows::insert_params(person)))?;
+            }
+        }
+        for id in &created {
+            if let Some((d, _)) = diagnostics.remove(id) {
+                insert_diagnostic(conn, &d)?;
             }
         }
         for (d, _) in diagnostics.values().filter(|(_, dirty)| *dirty) {
@@ -1008,30 +1003,72 @@ impl<'c> Apply<'c> {
             crate::followup::write_follow_up(conn, file, now)?;
             crate::followup::project_meetings(conn, file)?;
         }
-        let mut stmt = conn.prepare_cached(
-            "INSERT INTO sync_register (record_id, register, person_id, entity, version, shown,
-                 head_count, heads)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT (record_id, register) DO UPDATE SET version = excluded.version,
-                 shown = excluded.shown, head_count = excluded.head_count,
-                 heads = excluded.heads",
-        )?;
-        for ((record, key), reg) in registers.iter().filter(|(_, r)| r.dirty) {
-            // A diagnostic is created once: its register never competes, and the whole body is
-            // already in `diagnostics`. Keep the head without its value.
-            let heads = encode_heads(&reg.heads, key != "create")?;
-            stmt.execute(params![
-                record.to_string(),
-                key,
-                reg.person_id.to_string(),
-                reg.entity,
-                reg.version as i64,
-                reg.shown.map(|s| s.to_string()),
-                reg.heads.len() as i64,
-                heads,
-            ])?;
+        // Each record with a changed register is written whole, its registers in key order.
+        type Regs<'r> = Vec<(&'r String, &'r RegisterState)>;
+        let mut by_record: std::collections::BTreeMap<(Uuid, &str), Regs<'_>> =
+            std::collections::BTreeMap::new();
+        for ((record, key), reg) in &registers {
+            by_record
+                .entry((*record, reg.entity.as_str()))
+                .or_default()
+                .push((key, reg));
+        }
+        for ((record, entity), mut regs) in by_record {
+            if !regs.iter().any(|(_, reg)| reg.dirty) {
+                continue;
+            }
+            regs.sort_unstable_by_key(|(key, _)| *key);
+            registers::write_record(
+                conn,
+                record,
+                regs[0].1.person_id,
+                entity,
+                regs.iter().map(|(key, reg)| RegisterOut {
+                    key,
+                    version: reg.version,
+                    shown: reg.shown,
+                    heads: &reg.heads,
+                }),
+            )?;
         }
         Ok(())
+    }
+}
+
+/// Inserts a pulled diagnostic. One that clashes with the series held here (two laptops amended
+/// the same version concurrently: the series rules, one draft and unique version numbers, keep
+/// the first) is not shown; it stays in its register.
+fn insert_diagnostic(conn: &Connection, d: &Diagnostic) -> Result<(), StoreError> {
+    let result = conn
+        .prepare_cached(
+            "INSERT INTO diagnostics (id, person_id, series_id, version, status, date,
+                 caseworker_name, co_interviewer_name, orientation, created_at,
+                 finalised_at, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?
+        .execute(params![
+            d.id.to_string(),
+            d.person_id.to_string(),
+            d.series_id.to_string(),
+            d.version,
+            status_text(d.status),
+            d.date,
+            d.caseworker.name,
+            d.co_interviewer.name,
+            d.orientation.proposal.map(orientation_text),
+            d.created_at,
+            d.finalised_at,
+            to_json(d)?,
+        ]);
+    match result {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            log::warn!("pulled diagnostic clashes with the series held here; not shown");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

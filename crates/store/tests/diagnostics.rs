@@ -465,7 +465,7 @@ fn a_schema_1_file_is_migrated_to_the_current_schema() {
          DROP TABLE diagnostics;
          DROP TABLE sync_state;
          DROP TABLE sync_clock;
-         DROP TABLE sync_register;
+         DROP TABLE sync_record;
          DROP TABLE sync_purge;
          CREATE TABLE outbox_v1 (
              mutation_id TEXT PRIMARY KEY NOT NULL,
@@ -510,6 +510,118 @@ fn a_schema_1_file_is_migrated_to_the_current_schema() {
         )
         .unwrap();
     assert_eq!(triggers, 2);
+}
+
+/// Schema 6 keeps a record's registers in one row: a schema 5 file's register rows move over,
+/// heads in the compact form and in schema 3's full form alike, conflicts still open.
+#[test]
+fn a_schema_5_file_keeps_its_registers_and_conflicts_after_the_migration() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = case_path(&dir);
+    let (file, person) = file_with_person(&path);
+    drop(file);
+    let (laptop, other) = (Uuid::from_u128(0xa), Uuid::from_u128(0xb));
+    let diagnostic = Uuid::now_v7();
+    let mine = Uuid::now_v7();
+    let old_form = tandem_sync::Versioned {
+        version: 4,
+        change: tandem_sync::Change {
+            mutation_id: mine,
+            entity: "person".into(),
+            record_id: person,
+            person_id: person,
+            field: "email".into(),
+            value: serde_json::json!("h@example.fr"),
+            base_version: None,
+            hlc: tandem_sync::Hlc {
+                wall_ms: 1_795_770_621_000,
+                counter: 1,
+                node: laptop,
+            },
+            device_id: laptop,
+        },
+    };
+    let conn = raw_keyed(&path, &KEY);
+    conn.execute_batch(
+        "DROP TABLE sync_record;
+         CREATE TABLE sync_register (
+             record_id  TEXT NOT NULL,
+             register   TEXT NOT NULL,
+             person_id  TEXT NOT NULL,
+             entity     TEXT NOT NULL,
+             version    INTEGER NOT NULL,
+             shown      TEXT,
+             head_count INTEGER NOT NULL,
+             heads      TEXT NOT NULL,
+             PRIMARY KEY (record_id, register)
+         ) WITHOUT ROWID;
+         PRAGMA user_version = 5;",
+    )
+    .unwrap();
+    let phone = format!(
+        r#"[{{"v":71,"m":"{mine}","f":"phone","x":"06 22","w":1795770621532,"c":2,"d":"{laptop}"}},
+            {{"v":70,"f":"phone","x":"06 11","w":1795770621531,"c":1,"d":"{other}"}}]"#
+    );
+    let rows = [
+        (person, "phone", "person", 72, Some(mine), 2, phone),
+        (
+            person,
+            "email",
+            "person",
+            4,
+            Some(mine),
+            1,
+            serde_json::to_string(&[&old_form]).unwrap(),
+        ),
+        (
+            diagnostic,
+            "create",
+            "diagnostic",
+            9,
+            None,
+            1,
+            format!(r#"[{{"v":9,"f":"create","w":1795770621540,"c":3,"d":"{other}"}}]"#),
+        ),
+    ];
+    for (record, register, entity, version, shown, count, heads) in rows {
+        conn.execute(
+            "INSERT INTO sync_register VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            rusqlite::params![
+                record.to_string(),
+                register,
+                person.to_string(),
+                entity,
+                version,
+                shown.map(|s| s.to_string()),
+                count,
+                heads
+            ],
+        )
+        .unwrap();
+    }
+    drop(conn);
+
+    let file = CaseFile::open(&path, &KEY).unwrap();
+    let registers = file.sync_registers().unwrap();
+    let find = |key: &str| registers.iter().find(|r| r.register == key).unwrap();
+    assert_eq!(registers.len(), 3);
+    let phone = find("phone");
+    assert_eq!((phone.version, phone.shown), (72, Some(mine)));
+    let values: Vec<_> = phone.heads.iter().map(|h| h.change.value.clone()).collect();
+    assert_eq!(
+        values,
+        [serde_json::json!("06 22"), serde_json::json!("06 11")]
+    );
+    assert_eq!(phone.heads[1].change.device_id, other);
+    assert_eq!(find("email").heads, vec![old_form]);
+    assert_eq!(find("create").heads[0].change.record_id, diagnostic);
+    assert_eq!(find("create").entity, "diagnostic");
+    let conflicts = file.conflicts().unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].register, "phone");
+    assert_eq!(conflicts[0].values.len(), 2);
+    assert_eq!(file.sync_counts().unwrap().conflicts, 1);
+    file.integrity_check().unwrap();
 }
 
 /// With the lead's rules: a draft made by `new_draft`, edited through `apply_edit`, finalised.
