@@ -589,23 +589,60 @@ impl Store {
         };
         let limit = limit.unwrap_or(DEFAULT_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
         let social = device.role == Role::Social;
-        // e = max(seq, granted_seq), spelt as a CASE that both engines accept. `e > after_e` needs
-        // `seq >= after_e` unless access was granted since: said outright, so that only the new
-        // part of each person's journal is read (changes_by_person's seq range), not the
-        // structure's whole history.
+        // e = max(seq, granted_seq), spelt as a CASE that both engines accept. Two halves:
+        // - persons granted before the cursor (or with no grant recorded): e = seq, so the page
+        //   is the journal after the cursor. Read either through the journal's own order (the
+        //   territory's changes since the cursor, each checked against the scope) or through
+        //   the scope (one probe of the journal per person followed), whichever is shorter:
+        //   SQLite's planner cannot tell (the range is a parameter) and took the scope, so an
+        //   incremental pull in a 10,000-person scope made 10,000 probes for 50 changes; the
+        //   journal order for a small structure's pull in a busy territory reads everybody's.
+        //   `CROSS JOIN` makes SQLite read `changes` first; PostgreSQL plans both by cost.
+        // - persons granted at or after the cursor: their whole journal, at e = their grant.
+        let head = db::head_seq(db)?;
+        let scope = db
+            .query_one(
+                "SELECT count(*) FROM follow_up WHERE structure_id = ?1",
+                args![device.structure_id],
+            )?
+            .int(0)?;
+        let follow_up = if head - after_e < scope {
+            "CROSS JOIN follow_up f"
+        } else {
+            "JOIN follow_up f ON f.person_id = c.person_id"
+        };
+        let social_filter =
+            "(?4 = 1 OR f.share_social_notes = 1 OR coalesce(n.social_only, 0) = 0)";
         let sql = format!(
-            "SELECT CASE WHEN f.granted_seq > c.seq THEN f.granted_seq ELSE c.seq END AS e,
-                    (?4 = 1 OR f.share_social_notes = 1) AS may_read_social, {JOURNAL_COLUMNS}
-             FROM changes c
-             JOIN follow_up f ON f.person_id = c.person_id AND f.structure_id = ?1
-                  AND f.consent = 1
-             LEFT JOIN notes n ON n.note_id = c.note_id
-             WHERE (CASE WHEN f.granted_seq > c.seq THEN f.granted_seq ELSE c.seq END, c.seq)
-                   > (CAST(?2 AS BIGINT), CAST(?3 AS BIGINT))
-               AND c.seq >= CASE WHEN f.granted_seq >= CAST(?2 AS BIGINT) THEN 0
-                                 ELSE CAST(?2 AS BIGINT) END
-               AND (?4 = 1 OR f.share_social_notes = 1 OR coalesce(n.social_only, 0) = 0)
-             ORDER BY e, c.seq
+            "SELECT * FROM (
+                 SELECT c.seq AS e, (?4 = 1 OR f.share_social_notes = 1) AS may_read_social,
+                        {JOURNAL_COLUMNS}
+                 FROM changes c
+                 {follow_up}
+                 LEFT JOIN notes n ON n.note_id = c.note_id
+                 WHERE f.person_id = c.person_id AND f.structure_id = ?1 AND f.consent = 1
+                   AND coalesce(f.granted_seq, -1) < CAST(?2 AS BIGINT)
+                   AND c.seq >= CAST(?2 AS BIGINT)
+                   AND (c.seq, c.seq) > (CAST(?2 AS BIGINT), CAST(?3 AS BIGINT))
+                   AND {social_filter}
+                 ORDER BY c.seq
+                 LIMIT ?5) AS journal
+             UNION ALL
+             SELECT * FROM (
+                 SELECT CASE WHEN f.granted_seq > c.seq THEN f.granted_seq ELSE c.seq END AS e,
+                        (?4 = 1 OR f.share_social_notes = 1) AS may_read_social,
+                        {JOURNAL_COLUMNS}
+                 FROM follow_up f
+                 JOIN changes c ON c.person_id = f.person_id
+                 LEFT JOIN notes n ON n.note_id = c.note_id
+                 WHERE f.structure_id = ?1 AND f.consent = 1
+                   AND f.granted_seq >= CAST(?2 AS BIGINT)
+                   AND (CASE WHEN f.granted_seq > c.seq THEN f.granted_seq ELSE c.seq END, c.seq)
+                       > (CAST(?2 AS BIGINT), CAST(?3 AS BIGINT))
+                   AND {social_filter}
+                 ORDER BY e, c.seq
+                 LIMIT ?5) AS granted
+             ORDER BY e, seq
              LIMIT ?5"
         );
         let mut rows: Vec<(i64, bool, Versioned)> = Vec::new();
@@ -626,7 +663,7 @@ impl Store {
         // Where this page ends. A full drain ends at the head: everything up to it was seen.
         let (end_e, end_s) = match (has_more, rows.last()) {
             (true, Some((e, _, v))) => (*e, v.version as i64),
-            _ => (db::head_seq(db)?.max(after_e), i64::MAX),
+            _ => (head.max(after_e), i64::MAX),
         };
         // Persons whose follow-up row for this structure changed, or who were erased.
         let removals: Vec<Uuid> = db

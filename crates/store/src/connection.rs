@@ -19,6 +19,7 @@ use crate::migrations;
 /// slower than plain SQLite. 32 MB holds a large caseload entirely and closes most of that gap.
 const CACHE_SIZE_KIB: i64 = -32_000;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const STATEMENT_CACHE: usize = 128;
 
 /// Opens `path` (creating it only when `create` is set), applies the key and the set-up.
 pub(crate) fn open(
@@ -103,5 +104,8 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     )?;
     conn.pragma_update(None, "cache_size", CACHE_SIZE_KIB)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Applying a pull page alone uses more than rusqlite's default 16 cached statements: past
+    // that, each evicted statement is parsed and planned again.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())
 }
