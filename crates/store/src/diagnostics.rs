@@ -127,6 +127,34 @@ impl CaseFile {
     }
 }
 
+/// Inserts a diagnostic's row. The outer error is the body's serialisation; the inner one,
+/// SQLite's (constraints included), for the caller to read.
+pub(crate) fn insert_row(
+    conn: &Connection,
+    d: &Diagnostic,
+) -> Result<rusqlite::Result<usize>, StoreError> {
+    let body = to_json(d)?;
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO diagnostics (id, person_id, series_id, version, status, date,
+             caseworker_name, co_interviewer_name, orientation, created_at, finalised_at, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?;
+    Ok(stmt.execute(params![
+        d.id.to_string(),
+        d.person_id.to_string(),
+        d.series_id.to_string(),
+        d.version,
+        status_text(d.status),
+        d.date,
+        d.caseworker.name,
+        d.co_interviewer.name,
+        d.orientation.proposal.map(orientation_text),
+        d.created_at,
+        d.finalised_at,
+        body,
+    ]))
+}
+
 fn insert_diagnostic_row(conn: &Connection, d: &Diagnostic) -> Result<(), StoreError> {
     let series = d.series_id.to_string();
     let existing: Vec<(u32, String)> = conn
@@ -139,27 +167,7 @@ fn insert_diagnostic_row(conn: &Connection, d: &Diagnostic) -> Result<(), StoreE
     if existing.iter().any(|(v, _)| *v == d.version) {
         return Err(StoreError::VersionExists);
     }
-    let body = to_json(d)?;
-    conn.prepare_cached(
-        "INSERT INTO diagnostics (id, person_id, series_id, version, status, date,
-             caseworker_name, co_interviewer_name, orientation, created_at, finalised_at, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?
-    .execute(params![
-        d.id.to_string(),
-        d.person_id.to_string(),
-        series,
-        d.version,
-        status_text(d.status),
-        d.date,
-        d.caseworker.name,
-        d.co_interviewer.name,
-        d.orientation.proposal.map(orientation_text),
-        d.created_at,
-        d.finalised_at,
-        body,
-    ])
-    .map_err(|e| match &e {
+    insert_row(conn, d)?.map_err(|e| match &e {
         // The person does not exist.
         rusqlite::Error::SqliteFailure(inner, _)
             if inner.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>

@@ -23,7 +23,7 @@ use tandem_sync::{
 };
 use uuid::Uuid;
 
-use crate::diagnostics::{load_diagnostic, orientation_text, status_text, to_json};
+use crate::diagnostics::load_diagnostic;
 use crate::error::StoreError;
 use crate::outbox::{self, Target};
 use crate::person_rows::{self, timestamp};
@@ -1039,27 +1039,7 @@ impl<'c> Apply<'c> {
 /// the same version concurrently: the series rules, one draft and unique version numbers, keep
 /// the first) is not shown; it stays in its register.
 fn insert_diagnostic(conn: &Connection, d: &Diagnostic) -> Result<(), StoreError> {
-    let result = conn
-        .prepare_cached(
-            "INSERT INTO diagnostics (id, person_id, series_id, version, status, date,
-                 caseworker_name, co_interviewer_name, orientation, created_at,
-                 finalised_at, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )?
-        .execute(params![
-            d.id.to_string(),
-            d.person_id.to_string(),
-            d.series_id.to_string(),
-            d.version,
-            status_text(d.status),
-            d.date,
-            d.caseworker.name,
-            d.co_interviewer.name,
-            d.orientation.proposal.map(orientation_text),
-            d.created_at,
-            d.finalised_at,
-            to_json(d)?,
-        ]);
+    let result = crate::diagnostics::insert_row(conn, d)?;
     match result {
         Ok(_) => Ok(()),
         Err(rusqlite::Error::SqliteFailure(e, _))
