@@ -41,8 +41,12 @@ pub(crate) fn record(
     let mutation_id = Uuid::now_v7();
     let register = tandem_sync::register_key(target.entity, target.field, value, mutation_id);
     let record = target.record_id.to_string();
-    let base_version = registers::load_record(conn, target.record_id, target.entity)?
-        .and_then(|r| r.registers.get(&register).map(|reg| reg.version as i64));
+    // The record's registers are read once: for the base version, then to mark what it shows.
+    let mut pulled = registers::load_record(conn, target.record_id, target.entity)?;
+    let base_version = pulled
+        .as_ref()
+        .and_then(|r| r.registers.get(&register))
+        .map(|reg| reg.version as i64);
     let hlc = next_stamp(conn, now_ms())?;
     conn.prepare_cached(
         "INSERT INTO outbox (mutation_id, record_type, record_id, field, value, created_at,
@@ -65,13 +69,12 @@ pub(crate) fn record(
     ])?;
     // The record now shows this local value: when the change comes back from the server, it
     // is not applied a second time.
-    registers::set_shown(
-        conn,
-        target.record_id,
-        target.entity,
-        &register,
-        mutation_id,
-    )?;
+    if let Some(record) = &mut pulled {
+        if let Some(reg) = record.registers.get_mut(&register) {
+            reg.shown = Some(mutation_id);
+            registers::write_back(conn, record)?;
+        }
+    }
     Ok(mutation_id)
 }
 

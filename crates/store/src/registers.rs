@@ -208,33 +208,14 @@ fn encode_registers<'a>(
     Ok((text, conflicts))
 }
 
-/// Marks which change a register's record shows (a local edit), if the file holds the register.
-pub(crate) fn set_shown(
-    conn: &Connection,
-    record_id: Uuid,
-    entity: &str,
-    key: &str,
-    shown: Uuid,
-) -> Result<(), StoreError> {
-    let Some(mut record) = load_record(conn, record_id, entity)? else {
-        return Ok(());
-    };
-    let Some(reg) = record.registers.get_mut(key) else {
-        return Ok(());
-    };
-    reg.shown = Some(shown);
-    let RecordRegisters {
-        person_id,
-        entity,
-        registers,
-        ..
-    } = &record;
+/// Writes a record's registers back after a change to them.
+pub(crate) fn write_back(conn: &Connection, record: &RecordRegisters) -> Result<(), StoreError> {
     write_record(
         conn,
-        record_id,
-        *person_id,
-        entity,
-        registers.iter().map(|(key, reg)| RegisterOut {
+        record.record_id,
+        record.person_id,
+        &record.entity,
+        record.registers.iter().map(|(key, reg)| RegisterOut {
             key,
             version: reg.version,
             shown: reg.shown,
