@@ -6,7 +6,8 @@
 //! we refuse must stay byte-identical.
 
 use std::path::Path;
-use std::time::Duration;
+use std::sync::Once;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use zeroize::Zeroizing;
@@ -37,6 +38,7 @@ pub(crate) fn open(
             _ => StoreError::from(e),
         })?;
     if let Some(key) = key {
+        wait_for_sqlcipher();
         apply_key(&conn, key)?;
     }
     check_readable(&conn)?;
@@ -55,6 +57,27 @@ pub(crate) fn open(
         crate::outbox::backfill(&mut conn)?;
     }
     Ok(conn)
+}
+
+/// SQLite marks itself initialised, then runs SQLCipher's set-up (`SQLITE_EXTRA_INIT`) outside
+/// its lock. A connection keyed on another thread inside that window is refused with a bare
+/// SQLITE_ERROR and nothing logged: it happened when the first case files of a process were
+/// opened on two threads at once (tests/first_open_race.rs). Until a probe key on an in-memory
+/// connection is accepted, the set-up is not finished: wait for it, once per process.
+fn wait_for_sqlcipher() {
+    static READY: Once = Once::new();
+    READY.call_once(|| {
+        let deadline = Instant::now() + BUSY_TIMEOUT;
+        loop {
+            let keyed = Connection::open_in_memory()
+                .and_then(|probe| probe.execute_batch("PRAGMA key = 'probe';"));
+            if keyed.is_ok() || Instant::now() >= deadline {
+                // Past the deadline the real open reports whatever is wrong.
+                return;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    });
 }
 
 /// A raw 256-bit key (`x'…'`): SQLCipher skips PBKDF2, so opening costs about a millisecond.
