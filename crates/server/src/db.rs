@@ -97,6 +97,8 @@ CREATE TABLE IF NOT EXISTS follow_up (
 CREATE INDEX IF NOT EXISTS follow_up_by_structure ON follow_up (structure_id, revoked_seq);
 -- A pull reads the persons granted since its cursor (their whole journal) through this.
 CREATE INDEX IF NOT EXISTS follow_up_granted ON follow_up (structure_id, granted_seq);
+-- A snapshot page reads the structure's persons in id order from where the last one stopped.
+CREATE INDEX IF NOT EXISTS follow_up_scope ON follow_up (structure_id, person_id);
 
 -- After an erasure, which structures must still be told to remove the person, and from when.
 CREATE TABLE IF NOT EXISTS erasures (
@@ -241,6 +243,8 @@ CREATE TABLE IF NOT EXISTS follow_up (
 CREATE INDEX IF NOT EXISTS follow_up_by_structure ON follow_up (structure_id, revoked_seq);
 -- A pull reads the persons granted since its cursor (their whole journal) through this.
 CREATE INDEX IF NOT EXISTS follow_up_granted ON follow_up (structure_id, granted_seq);
+-- A snapshot page reads the structure's persons in id order from where the last one stopped.
+CREATE INDEX IF NOT EXISTS follow_up_scope ON follow_up (structure_id, person_id);
 
 CREATE TABLE IF NOT EXISTS erasures (
     person_id    TEXT NOT NULL,
