@@ -599,13 +599,17 @@ impl Store {
         //   journal order for a small structure's pull in a busy territory reads everybody's.
         //   `CROSS JOIN` makes SQLite read `changes` first; PostgreSQL plans both by cost.
         // - persons granted at or after the cursor: their whole journal, at e = their grant.
-        let head = db::head_seq(db)?;
-        let scope = db
-            .query_one(
-                "SELECT count(*) FROM follow_up WHERE structure_id = ?1",
-                args![device.structure_id],
-            )?
-            .int(0)?;
+        // The head, the scope's size and whether anybody was granted since the cursor, in one
+        // statement (one round trip on PostgreSQL). Without grants, the second half is left
+        // out: planning the union cost PostgreSQL 1.4 ms a pull, more than running it.
+        let counts = db.query_one(
+            "SELECT (SELECT value FROM meta WHERE key = 'seq'),
+                    (SELECT count(*) FROM follow_up WHERE structure_id = ?1),
+                    EXISTS (SELECT 1 FROM follow_up WHERE structure_id = ?1 AND consent = 1
+                            AND granted_seq >= CAST(?2 AS BIGINT))",
+            args![device.structure_id, after_e],
+        )?;
+        let (head, scope, granted) = (counts.int(0)?, counts.int(1)?, counts.bool(2)?);
         let follow_up = if head - after_e < scope {
             "CROSS JOIN follow_up f"
         } else {
@@ -613,20 +617,25 @@ impl Store {
         };
         let social_filter =
             "(?4 = 1 OR f.share_social_notes = 1 OR coalesce(n.social_only, 0) = 0)";
-        let sql = format!(
-            "SELECT * FROM (
-                 SELECT c.seq AS e, (?4 = 1 OR f.share_social_notes = 1) AS may_read_social,
-                        {JOURNAL_COLUMNS}
-                 FROM changes c
-                 {follow_up}
-                 LEFT JOIN notes n ON n.note_id = c.note_id
-                 WHERE f.person_id = c.person_id AND f.structure_id = ?1 AND f.consent = 1
-                   AND coalesce(f.granted_seq, -1) < CAST(?2 AS BIGINT)
-                   AND c.seq >= CAST(?2 AS BIGINT)
-                   AND (c.seq, c.seq) > (CAST(?2 AS BIGINT), CAST(?3 AS BIGINT))
-                   AND {social_filter}
-                 ORDER BY c.seq
-                 LIMIT ?5) AS journal
+        let journal = format!(
+            "SELECT c.seq AS e, (?4 = 1 OR f.share_social_notes = 1) AS may_read_social,
+                    {JOURNAL_COLUMNS}
+             FROM changes c
+             {follow_up}
+             LEFT JOIN notes n ON n.note_id = c.note_id
+             WHERE f.person_id = c.person_id AND f.structure_id = ?1 AND f.consent = 1
+               AND coalesce(f.granted_seq, -1) < CAST(?2 AS BIGINT)
+               AND c.seq >= CAST(?2 AS BIGINT)
+               AND (c.seq, c.seq) > (CAST(?2 AS BIGINT), CAST(?3 AS BIGINT))
+               AND {social_filter}
+             ORDER BY c.seq
+             LIMIT ?5"
+        );
+        let sql = if !granted {
+            journal
+        } else {
+            format!(
+                "SELECT * FROM ({journal}) AS journal
              UNION ALL
              SELECT * FROM (
                  SELECT CASE WHEN f.granted_seq > c.seq THEN f.granted_seq ELSE c.seq END AS e,
@@ -644,7 +653,8 @@ impl Store {
                  LIMIT ?5) AS granted
              ORDER BY e, seq
              LIMIT ?5"
-        );
+            )
+        };
         let mut rows: Vec<(i64, bool, Versioned)> = Vec::new();
         for row in db.query(
             &sql,
