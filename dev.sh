@@ -134,6 +134,10 @@ cmd_test() {
 cmd_bench() {
   ensure_packages "${BUILD_PACKAGES[@]}"
   ensure_rust
+  # The app's bench links the app crate, whose build embeds ui/dist.
+  ensure_node
+  ensure_ui_deps
+  build_ui
   cargo run --release --locked -p tandem --example bench
   # 500 laptops syncing at once against the territory server (SQLite; --database-url for PostgreSQL).
   cargo run --release --locked -p tandem-server --example load
