@@ -446,17 +446,28 @@ async fn check_protocol(request: Request, next: Next) -> Result<Response, ApiErr
 }
 
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Device, ApiError> {
-    let token = headers
+    let token = bearer_token(headers)?;
+    let found = state
+        .with_reader(move |store| store.authenticate(&token))
+        .await?;
+    admitted(found)
+}
+
+/// The request's bearer token, or 401.
+fn bearer_token(headers: &HeaderMap) -> Result<String, ApiError> {
+    Ok(headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(ApiError::Unauthorized)?
         .trim()
-        .to_string();
-    let device = state
-        .with_reader(move |store| store.authenticate(&token))
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
+        .to_string())
+}
+
+/// The device a token belongs to, if it may still act: 401 for an unknown token, 403
+/// `device_revoked` (the app wipes its case file) for a revoked device.
+fn admitted(found: Option<Device>) -> Result<Device, ApiError> {
+    let device = found.ok_or(ApiError::Unauthorized)?;
     if device.revoked {
         return Err(ApiError::DeviceRevoked);
     }
@@ -493,11 +504,19 @@ async fn pull(
     headers: HeaderMap,
     ApiQuery(request): ApiQuery<PullRequest>,
 ) -> Result<Json<PullResponse>, ApiError> {
-    let device = authenticate(&state, &headers).await?;
+    let token = bearer_token(&headers)?;
     let now = crate::now_ms();
+    // The device is looked up on the same reader, in the same turn on the blocking pool, as
+    // the page: a pull waits for a reader connection once, not twice.
     let (page, read) = state
-        .with_reader(move |store| store.read_pull_request(&device, &request, now))
-        .await?;
+        .with_reader(move |store| {
+            let device = match admitted(store.authenticate(&token)?) {
+                Ok(device) => device,
+                Err(refused) => return Ok(Err(refused)),
+            };
+            store.read_pull_request(&device, &request, now).map(Ok)
+        })
+        .await??;
     // Nothing leaves before its audit rows are committed.
     state.audit(read).await?;
     Ok(Json(page))
