@@ -61,8 +61,19 @@ struct Readers {
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
+/// A push as it reaches the writer: its device is looked up there, on the connection that
+/// writes, so the push does not wait for a reader first (behind the pulls) and a device revoked
+/// a moment before is refused.
+struct PendingPush {
+    token: String,
+    changes: Vec<tandem_sync::Change>,
+    now_ms: i64,
+}
+
+type PushReply = oneshot::Sender<Result<Vec<MutationResult>, ApiError>>;
+
 enum Job {
-    Push(PushBatch, Reply<Vec<MutationResult>>),
+    Push(PendingPush, PushReply),
     /// Audit rows of a read, appended before the read is answered.
     Audit(Vec<audit::Entry>, Reply<()>),
     /// Anything else, alone, between groups.
@@ -116,14 +127,23 @@ impl AppState {
             .map_err(ApiError::from)
     }
 
-    /// Pushes a batch through the writer's group commit.
-    pub async fn push(&self, batch: PushBatch) -> Result<Vec<MutationResult>, ApiError> {
+    /// Pushes a batch through the writer's group commit, for the device `token` belongs to.
+    async fn push(
+        &self,
+        token: String,
+        changes: Vec<tandem_sync::Change>,
+        now_ms: i64,
+    ) -> Result<Vec<MutationResult>, ApiError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Job::Push(batch, reply))?;
+        let pending = PendingPush {
+            token,
+            changes,
+            now_ms,
+        };
+        self.send(Job::Push(pending, reply))?;
         answer
             .await
             .map_err(|_| ApiError::Internal("the writer failed mid-request".into()))?
-            .map_err(ApiError::from)
     }
 
     /// Appends a read's audit rows (with the writer's next group) and waits for their commit.
@@ -225,10 +245,27 @@ fn write_loop(mut store: Store, jobs: mpsc::Receiver<Job>) {
 
 fn commit_group(
     store: &mut Store,
-    pushes: Vec<(PushBatch, Reply<Vec<MutationResult>>)>,
+    pushes: Vec<(PendingPush, PushReply)>,
     audits: Vec<(Vec<audit::Entry>, Reply<()>)>,
 ) {
-    let (batches, push_replies): (Vec<_>, Vec<_>) = pushes.into_iter().unzip();
+    // Each push's device first (a read on the writing connection, outside the group's
+    // transaction: nothing else writes meanwhile); a refused one is answered at once.
+    let mut batches = Vec::with_capacity(pushes.len());
+    let mut push_replies = Vec::with_capacity(pushes.len());
+    for (pending, reply) in pushes {
+        match admit_push(store, pending) {
+            Ok(batch) => {
+                batches.push(batch);
+                push_replies.push(reply);
+            }
+            Err(refused) => {
+                let _ = reply.send(Err(refused));
+            }
+        }
+    }
+    if batches.is_empty() && audits.is_empty() {
+        return;
+    }
     let mut reads = Vec::new();
     let mut audit_replies = Vec::with_capacity(audits.len());
     for (entries, reply) in audits {
@@ -241,7 +278,7 @@ fn commit_group(
     match committed {
         Ok(Ok(outcomes)) => {
             for (reply, outcome) in push_replies.into_iter().zip(outcomes) {
-                let _ = reply.send(outcome);
+                let _ = reply.send(outcome.map_err(ApiError::from));
             }
             for reply in audit_replies {
                 let _ = reply.send(Ok(()));
@@ -253,7 +290,9 @@ fn commit_group(
             let message = e.to_string();
             log::error!("group commit failed: {message}");
             for reply in push_replies {
-                let _ = reply.send(Err(StoreError::GroupFailed(message.clone())));
+                let _ = reply.send(Err(ApiError::from(StoreError::GroupFailed(
+                    message.clone(),
+                ))));
             }
             for reply in audit_replies {
                 let _ = reply.send(Err(StoreError::GroupFailed(message.clone())));
@@ -474,25 +513,30 @@ fn admitted(found: Option<Device>) -> Result<Device, ApiError> {
     Ok(device)
 }
 
+/// A push's device, if it may still act, and its size: the checks of [`authenticate`], in the
+/// same order, made on the writer.
+fn admit_push(store: &mut Store, pending: PendingPush) -> Result<PushBatch, ApiError> {
+    let device = admitted(store.authenticate(&pending.token)?)?;
+    if pending.changes.len() > MAX_PUSH_BATCH {
+        return Err(ApiError::BadRequest(format!(
+            "au plus {MAX_PUSH_BATCH} modifications par envoi"
+        )));
+    }
+    Ok(PushBatch {
+        device,
+        changes: pending.changes,
+        now_ms: pending.now_ms,
+    })
+}
+
 async fn push(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<PushRequest>,
 ) -> Result<Json<PushResponse>, ApiError> {
-    let device = authenticate(&state, &headers).await?;
-    if request.changes.len() > MAX_PUSH_BATCH {
-        return Err(ApiError::BadRequest(format!(
-            "au plus {MAX_PUSH_BATCH} modifications par envoi"
-        )));
-    }
+    let token = bearer_token(&headers)?;
     let now = crate::now_ms();
-    let results = state
-        .push(PushBatch {
-            device,
-            changes: request.changes,
-            now_ms: now,
-        })
-        .await?;
+    let results = state.push(token, request.changes, now).await?;
     Ok(Json(PushResponse {
         results,
         server_time_ms: now as u64,
