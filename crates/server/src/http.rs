@@ -245,15 +245,28 @@ fn write_loop(mut store: Store, jobs: mpsc::Receiver<Job>) {
 
 fn commit_group(
     store: &mut Store,
-    pushes: Vec<(PendingPush, PushReply)>,
+    mut pushes: Vec<(PendingPush, PushReply)>,
     audits: Vec<(Vec<audit::Entry>, Reply<()>)>,
 ) {
     // Each push's device first (a read on the writing connection, outside the group's
     // transaction: nothing else writes meanwhile); a refused one is answered at once.
     let mut batches = Vec::with_capacity(pushes.len());
     let mut push_replies = Vec::with_capacity(pushes.len());
-    for (pending, reply) in pushes {
-        match admit_push(store, pending) {
+    let tokens: Vec<&str> = pushes.iter().map(|(p, _)| p.token.as_str()).collect();
+    let devices = store.authenticate_many(&tokens).map_err(|e| e.to_string());
+    let devices = match devices {
+        Ok(devices) => devices,
+        Err(message) => {
+            // The devices could not be read: the group's pushes fail (laptops retry).
+            log::error!("reading the pushing devices failed: {message}");
+            for (_, reply) in pushes.drain(..) {
+                let _ = reply.send(Err(ApiError::Internal(message.clone())));
+            }
+            Vec::new()
+        }
+    };
+    for ((pending, reply), device) in pushes.into_iter().zip(devices) {
+        match admit_push(device, pending) {
             Ok(batch) => {
                 batches.push(batch);
                 push_replies.push(reply);
@@ -515,8 +528,8 @@ fn admitted(found: Option<Device>) -> Result<Device, ApiError> {
 
 /// A push's device, if it may still act, and its size: the checks of [`authenticate`], in the
 /// same order, made on the writer.
-fn admit_push(store: &mut Store, pending: PendingPush) -> Result<PushBatch, ApiError> {
-    let device = admitted(store.authenticate(&pending.token)?)?;
+fn admit_push(device: Option<Device>, pending: PendingPush) -> Result<PushBatch, ApiError> {
+    let device = admitted(device)?;
     if pending.changes.len() > MAX_PUSH_BATCH {
         return Err(ApiError::BadRequest(format!(
             "au plus {MAX_PUSH_BATCH} modifications par envoi"

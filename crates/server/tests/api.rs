@@ -1760,6 +1760,47 @@ async fn a_snapshot_holds_the_heads_of_the_journal_under_the_same_access_rules(b
     assert_eq!(server.count(&reads).await, before + 1);
 }
 
+async fn a_groups_pushing_devices_are_read_together_in_token_order(backend: Backend) {
+    let server = Server::start(backend).await;
+    let s = server.structure("A").await;
+    let mut devices = Vec::new();
+    for _ in 0..40 {
+        devices.push(server.device(s, Role::Social).await);
+    }
+    let revoked = devices[33].id;
+    server
+        .state
+        .with_store(move |st| st.revoke_device(revoked))
+        .await
+        .unwrap();
+    // More than one statement's worth (32), unknown tokens between them, one token twice.
+    let mut tokens: Vec<String> = Vec::new();
+    let mut expected: Vec<Option<(Uuid, bool)>> = Vec::new();
+    for (i, dev) in devices.iter().enumerate() {
+        tokens.push(dev.token.clone());
+        expected.push(Some((dev.id, dev.id == revoked)));
+        if i % 7 == 0 {
+            tokens.push(format!("unknown-{i}"));
+            expected.push(None);
+        }
+    }
+    tokens.push(devices[5].token.clone());
+    expected.push(Some((devices[5].id, false)));
+    let found = server
+        .state
+        .with_store(move |st| {
+            let refs: Vec<&str> = tokens.iter().map(String::as_str).collect();
+            st.authenticate_many(&refs)
+        })
+        .await
+        .unwrap();
+    let found: Vec<Option<(Uuid, bool)>> = found
+        .into_iter()
+        .map(|d| d.map(|d| (d.id, d.revoked)))
+        .collect();
+    assert_eq!(found, expected);
+}
+
 both_backends!(
     who_follows_a_person_is_told_only_to_structures_that_do,
     a_device_lists_the_territorys_structures,
@@ -1785,4 +1826,5 @@ both_backends!(
     erasing_a_person_purges_it_and_tells_every_device,
     concurrent_writers_never_let_a_cursor_skip_a_change,
     a_snapshot_holds_the_heads_of_the_journal_under_the_same_access_rules,
+    a_groups_pushing_devices_are_read_together_in_token_order,
 );
