@@ -92,7 +92,15 @@ pub(crate) fn append_many(db: &mut Db, entries: &[Entry]) -> Result<(), DbError>
         Some(row) => (row.int(0)?, row.text(1)?),
         None => (0, GENESIS.to_string()),
     };
-    for chunk in entries.chunks(ROWS_PER_INSERT) {
+    let mut rest = entries;
+    while !rest.is_empty() {
+        // Chunks of 64, then of the largest power of two left: at most seven statement texts,
+        // which stay prepared in the connection's cache. A chunk of any size made a new text
+        // for each group's remainder, parsed and planned again and pushing other statements
+        // out of the cache (3.7 % of the writer's time in the 500-laptop burst).
+        let size = chunk_size(rest.len());
+        let (chunk, after) = rest.split_at(size);
+        rest = after;
         let mut sql = String::from(
             "INSERT INTO audit (seq, at_ms, device_id, action, record, prev_hash, hash) VALUES ",
         );
@@ -129,6 +137,15 @@ pub(crate) fn append_many(db: &mut Db, entries: &[Entry]) -> Result<(), DbError>
         db.execute(&sql, &params)?;
     }
     Ok(())
+}
+
+/// Rows in the next `INSERT` of [`append_many`] when `left` rows remain.
+fn chunk_size(left: usize) -> usize {
+    if left >= ROWS_PER_INSERT {
+        ROWS_PER_INSERT
+    } else {
+        1 << left.ilog2()
+    }
 }
 
 /// What `admin audit verify` found.
@@ -171,4 +188,81 @@ pub fn verify(db: &mut Db) -> Result<Verdict, DbError> {
         count += 1;
     }
     Ok(Verdict::Intact { rows: count })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Target;
+
+    fn entry(i: usize) -> Entry {
+        Entry {
+            at_ms: 1_000 + i as i64,
+            device: Uuid::from_u128(i as u128 % 7),
+            action: if i.is_multiple_of(3) {
+                Action::Read
+            } else {
+                Action::Write
+            },
+            record: format!("person:{i}"),
+        }
+    }
+
+    fn rows(db: &mut Db) -> Vec<Vec<String>> {
+        db.query(
+            "SELECT seq, at_ms, device_id, action, record, prev_hash, hash FROM audit ORDER BY seq",
+            &[],
+        )
+        .unwrap()
+        .into_iter()
+        .map(|row| {
+            (0..7)
+                .map(|i| match (row.int(i), row.text(i)) {
+                    (Ok(n), _) => n.to_string(),
+                    (_, Ok(t)) => t,
+                    _ => panic!("column {i}"),
+                })
+                .collect()
+        })
+        .collect()
+    }
+
+    #[test]
+    fn chunks_are_whole_and_of_a_few_sizes() {
+        let mut sizes = std::collections::BTreeSet::new();
+        for left in 1..=300 {
+            let (mut rest, mut total) = (left, 0);
+            while rest > 0 {
+                let size = chunk_size(rest);
+                assert!(size >= 1 && size <= rest && size <= ROWS_PER_INSERT);
+                sizes.insert(size);
+                rest -= size;
+                total += size;
+            }
+            assert_eq!(total, left);
+        }
+        assert_eq!(sizes.len(), 7, "{sizes:?}");
+    }
+
+    #[test]
+    fn appending_in_chunks_makes_the_rows_of_one_by_one() {
+        let (one_dir, many_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut one = Db::open(&Target::Sqlite(one_dir.path().to_path_buf())).unwrap();
+        let mut many = Db::open(&Target::Sqlite(many_dir.path().to_path_buf())).unwrap();
+        let mut next = 0;
+        // Groups of sizes that cross the chunk boundaries, after rows already chained.
+        for size in [1, 3, 64, 65, 127, 130, 7] {
+            let group: Vec<Entry> = (next..next + size).map(entry).collect();
+            next += size;
+            for e in &group {
+                append(&mut one, e.at_ms, e.device, e.action, &e.record).unwrap();
+            }
+            append_many(&mut many, &group).unwrap();
+        }
+        assert_eq!(rows(&mut one), rows(&mut many));
+        assert_eq!(
+            verify(&mut many).unwrap(),
+            Verdict::Intact { rows: next as u64 }
+        );
+    }
 }
