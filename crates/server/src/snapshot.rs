@@ -198,7 +198,7 @@ fn scope_after(
 ) -> Result<Vec<(Uuid, bool)>, StoreError> {
     let social = device.role == Role::Social;
     // Two statements rather than `(?3 IS NULL OR person_id > ?3)`: with the OR, SQLite could not
-    // seek `follow_up_scope`; it read every person of the structure and sorted them, on each
+    // seek `follow_up_scope_covering`; it read every person of the structure and sorted them, on each
     // page (3 ms a page at 10,000 persons, against 0.1 ms).
     let rows = match after {
         None => db.query(
