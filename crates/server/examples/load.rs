@@ -12,6 +12,10 @@
 //!
 //! Prints `BENCH sync_<N>_laptops_p95_ms_<backend> <ms>` and `BENCH sync_<N>_laptops_errors <n>`
 //! on stdout, details on stderr.
+//!
+//! For looking closer: `TANDEM_PERF_CTL=<fifo>` switches `perf record -D -1 --control
+//! fifo:<fifo>` on for the burst alone (docs/operations.md), and `TANDEM_LOAD_KEEP=1` keeps the
+//! SQLite database afterwards (its folder is printed) for `EXPLAIN QUERY PLAN`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -214,6 +218,10 @@ fn main() -> ExitCode {
     }
     drop(laptops);
     drop(server);
+    if std::env::var_os("TANDEM_LOAD_KEEP").is_some() {
+        eprintln!("load: kept {}", dir.keep().display());
+        return ExitCode::SUCCESS;
+    }
 
     let mut latencies = report.latencies;
     latencies.sort_unstable();
@@ -314,6 +322,21 @@ fn cpu_by_side() -> [Duration; 3] {
         cpu[side] += tick * ticks;
     }
     cpu
+}
+
+/// Profiles the burst alone: with `TANDEM_PERF_CTL` naming the control FIFO of `perf record
+/// -D -1 --control fifo:PATH`, the burst's start and end switch perf's sampling on and off.
+fn perf_control(command: &str) {
+    if let Some(path) = std::env::var_os("TANDEM_PERF_CTL") {
+        use std::io::Write;
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|mut fifo| fifo.write_all(format!("{command}\n").as_bytes()));
+        if let Err(e) = written {
+            eprintln!("load: perf control: {e}");
+        }
+    }
 }
 
 /// The store's own cost per call, without HTTP or queueing: what every request holds the one
@@ -597,6 +620,7 @@ async fn run_laptops(
     }
     let started = Instant::now();
     let cpu_before = cpu_by_side();
+    perf_control("enable");
     let mut laptops = Vec::new();
     for task in tasks {
         match task.await {
@@ -622,6 +646,7 @@ async fn run_laptops(
         }
     }
     report.burst = started.elapsed();
+    perf_control("disable");
     let cpu_after = cpu_by_side();
     for (side, (after, before)) in cpu_after.iter().zip(cpu_before).enumerate() {
         report.cpu[side] = after.saturating_sub(before);

@@ -1,6 +1,7 @@
 //! The HTTP API: `app(state) -> Router`, handlers as thin adapters over [`Store`], and errors
 //! as `{code, message}` responses.
 
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -21,7 +22,7 @@ use tokio::sync::{oneshot, Semaphore};
 
 use crate::audit;
 use crate::db::Target;
-use crate::store::{Device, PushBatch, Store, StoreError};
+use crate::store::{Device, GroupPull, PushBatch, Store, StoreError};
 
 /// Largest batch a push may carry.
 pub const MAX_PUSH_BATCH: usize = 5_000;
@@ -33,6 +34,25 @@ pub const READERS: usize = 4;
 
 /// Most jobs the writer takes into one group commit.
 const MAX_GROUP: usize = 512;
+
+/// On SQLite, a journal pull whose cursor is at most this many commits behind the head is read
+/// by the writer, in its next group commit, rather than on a reader connection. A SQLite
+/// connection drops its whole page cache (and, reading through a memory map, unmaps and maps
+/// the file again) whenever another connection committed since its last read, so under a
+/// burst of pushes every reader pull started cold: in the 500-laptop burst about a fifth of
+/// the server's CPU went to remapping and page faults. The writer's cache is never dropped
+/// (it makes the commits), a page near the head is small (at most this many journal rows to
+/// look at), and its audit rows go into the same commit instead of a second trip to the
+/// writer. Pulls further behind (a laptop catching up, a first sync) stay on the readers,
+/// so that they never hold up the pushes; so do all pulls on PostgreSQL, whose connections
+/// share one buffer cache and whose writer pays a network round trip per statement.
+const WRITER_PULL_SPAN: i64 = 5_000;
+
+/// Pulls queued for the writer past which the next ones go to the readers, so that a flood of
+/// pulls cannot hold the pushes up without bound. Not lower: a reader's pull costs about twice
+/// the writer's (cold cache), and in the 500-laptop burst sending the writer's overflow to the
+/// readers from 128 queued pulls on was slower (p95 338–531 ms) than from 192–384 (309–409).
+const WRITER_PULLS_QUEUED: usize = 384;
 
 /// The server's storage, shared by every request:
 ///
@@ -51,6 +71,11 @@ pub struct AppState {
 struct Inner {
     writer: mpsc::Sender<Job>,
     readers: Readers,
+    /// The journal's head as of the writer's last group, when pulls near it go to the writer
+    /// (SQLite); `None` otherwise.
+    head: Option<Arc<AtomicI64>>,
+    /// Pulls sent to the writer and not answered yet.
+    writer_pulls: AtomicUsize,
 }
 
 struct Readers {
@@ -72,8 +97,19 @@ struct PendingPush {
 
 type PushReply = oneshot::Sender<Result<Vec<MutationResult>, ApiError>>;
 
+/// A journal pull near the head, read by the writer in its next group ([`WRITER_PULL_SPAN`]).
+struct PendingPull {
+    token: String,
+    cursor: tandem_sync::Cursor,
+    limit: Option<u32>,
+    now_ms: i64,
+}
+
+type PullReply = oneshot::Sender<Result<PullResponse, ApiError>>;
+
 enum Job {
     Push(PendingPush, PushReply),
+    Pull(PendingPull, PullReply),
     /// Audit rows of a read, appended before the read is answered.
     Audit(Vec<audit::Entry>, Reply<()>),
     /// Anything else, alone, between groups.
@@ -85,12 +121,17 @@ impl AppState {
     /// same database open on first use.
     pub fn new(store: Store) -> Self {
         let target = store.target().clone();
+        let head = match target {
+            Target::Sqlite(_) => Some(Arc::new(AtomicI64::new(i64::MAX))),
+            Target::Postgres(_) => None,
+        };
         let (writer, jobs) = mpsc::channel();
+        let writer_head = head.clone();
         // Spawning a thread fails only when the process is out of resources at start-up.
         #[allow(clippy::expect_used)]
         std::thread::Builder::new()
             .name("tandem-writer".into())
-            .spawn(move || write_loop(store, jobs))
+            .spawn(move || write_loop(store, jobs, writer_head))
             .expect("starting the writer thread");
         AppState {
             inner: Arc::new(Inner {
@@ -100,6 +141,8 @@ impl AppState {
                     idle: Mutex::new(Vec::with_capacity(READERS)),
                     permits: Semaphore::new(READERS),
                 },
+                head,
+                writer_pulls: AtomicUsize::new(0),
             }),
         }
     }
@@ -141,6 +184,45 @@ impl AppState {
             now_ms,
         };
         self.send(Job::Push(pending, reply))?;
+        answer
+            .await
+            .map_err(|_| ApiError::Internal("the writer failed mid-request".into()))?
+    }
+
+    /// Where a journal pull is read: `Some` (the pull, for the writer) when its cursor is
+    /// near the head on SQLite ([`WRITER_PULL_SPAN`]), `None` for a reader connection.
+    fn pull_on_writer(
+        &self,
+        token: &str,
+        request: &PullRequest,
+        now_ms: i64,
+    ) -> Option<PendingPull> {
+        let head = self.inner.head.as_ref()?.load(Ordering::Relaxed);
+        let cursor = request.cursor.as_ref()?;
+        let seq = Store::cursor_seq(cursor)?;
+        let near = head.saturating_sub(seq) <= WRITER_PULL_SPAN;
+        let queued = self.inner.writer_pulls.load(Ordering::Relaxed);
+        (near && queued < WRITER_PULLS_QUEUED).then(|| PendingPull {
+            token: token.to_string(),
+            cursor: cursor.clone(),
+            limit: request.limit,
+            now_ms,
+        })
+    }
+
+    /// Reads a pull near the head in the writer's next group commit, with its audit rows.
+    async fn pull_by_writer(&self, pending: PendingPull) -> Result<PullResponse, ApiError> {
+        /// Counts the pull as queued for the writer until it is answered or dropped.
+        struct Queued<'a>(&'a AtomicUsize);
+        impl Drop for Queued<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        self.inner.writer_pulls.fetch_add(1, Ordering::Relaxed);
+        let _queued = Queued(&self.inner.writer_pulls);
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Pull(pending, reply))?;
         answer
             .await
             .map_err(|_| ApiError::Internal("the writer failed mid-request".into()))?
@@ -199,10 +281,18 @@ impl AppState {
     }
 }
 
-/// The writer thread: one job or one group at a time, until every [`AppState`] is gone.
-fn write_loop(mut store: Store, jobs: mpsc::Receiver<Job>) {
+/// The writer thread: one job or one group at a time, until every [`AppState`] is gone. With
+/// `head`, it publishes the journal's head after each (for [`AppState::pull_on_writer`]).
+fn write_loop(mut store: Store, jobs: mpsc::Receiver<Job>, head: Option<Arc<AtomicI64>>) {
     let mut next = None;
     loop {
+        if let Some(head) = &head {
+            match store.head() {
+                Ok(seq) => head.store(seq, Ordering::Relaxed),
+                // Unknown: every pull goes to the readers until it is known again.
+                Err(_) => head.store(i64::MAX, Ordering::Relaxed),
+            }
+        }
         let job = match next.take() {
             Some(job) => job,
             None => match jobs.recv() {
@@ -210,10 +300,14 @@ fn write_loop(mut store: Store, jobs: mpsc::Receiver<Job>) {
                 Err(_) => return,
             },
         };
-        let (mut pushes, mut audits) = (Vec::new(), Vec::new());
+        let (mut pushes, mut pulls, mut audits) = (Vec::new(), Vec::new(), Vec::new());
         let mut take = |job| match job {
             Job::Push(batch, reply) => {
                 pushes.push((batch, reply));
+                None
+            }
+            Job::Pull(pull, reply) => {
+                pulls.push((pull, reply));
                 None
             }
             Job::Audit(entries, reply) => {
@@ -239,33 +333,40 @@ fn write_loop(mut store: Store, jobs: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        commit_group(&mut store, pushes, audits);
+        commit_group(&mut store, pushes, pulls, audits);
     }
 }
 
 fn commit_group(
     store: &mut Store,
     mut pushes: Vec<(PendingPush, PushReply)>,
+    mut pulls: Vec<(PendingPull, PullReply)>,
     audits: Vec<(Vec<audit::Entry>, Reply<()>)>,
 ) {
-    // Each push's device first (a read on the writing connection, outside the group's
-    // transaction: nothing else writes meanwhile); a refused one is answered at once.
+    // The devices of the pushes and pulls first (a read on the writing connection, outside the
+    // group's transaction: nothing else writes meanwhile); a refused request is answered at
+    // once.
     let mut batches = Vec::with_capacity(pushes.len());
     let mut push_replies = Vec::with_capacity(pushes.len());
-    let tokens: Vec<&str> = pushes.iter().map(|(p, _)| p.token.as_str()).collect();
+    let tokens: Vec<&str> = (pushes.iter().map(|(p, _)| p.token.as_str()))
+        .chain(pulls.iter().map(|(p, _)| p.token.as_str()))
+        .collect();
     let devices = store.authenticate_many(&tokens).map_err(|e| e.to_string());
-    let devices = match devices {
-        Ok(devices) => devices,
+    let mut devices = match devices {
+        Ok(devices) => devices.into_iter(),
         Err(message) => {
-            // The devices could not be read: the group's pushes fail (laptops retry).
-            log::error!("reading the pushing devices failed: {message}");
+            // The devices could not be read: the group's requests fail (laptops retry).
+            log::error!("reading the devices of a group failed: {message}");
             for (_, reply) in pushes.drain(..) {
                 let _ = reply.send(Err(ApiError::Internal(message.clone())));
             }
-            Vec::new()
+            for (_, reply) in pulls.drain(..) {
+                let _ = reply.send(Err(ApiError::Internal(message.clone())));
+            }
+            Vec::new().into_iter()
         }
     };
-    for ((pending, reply), device) in pushes.into_iter().zip(devices) {
+    for ((pending, reply), device) in pushes.into_iter().zip(devices.by_ref()) {
         match admit_push(device, pending) {
             Ok(batch) => {
                 batches.push(batch);
@@ -276,7 +377,25 @@ fn commit_group(
             }
         }
     }
-    if batches.is_empty() && audits.is_empty() {
+    let mut group_pulls = Vec::with_capacity(pulls.len());
+    let mut pull_replies = Vec::with_capacity(pulls.len());
+    for ((pending, reply), device) in pulls.into_iter().zip(devices) {
+        match admitted(device) {
+            Ok(device) => {
+                group_pulls.push(GroupPull {
+                    device,
+                    cursor: Some(pending.cursor),
+                    limit: pending.limit,
+                    now_ms: pending.now_ms,
+                });
+                pull_replies.push(reply);
+            }
+            Err(refused) => {
+                let _ = reply.send(Err(refused));
+            }
+        }
+    }
+    if batches.is_empty() && group_pulls.is_empty() && audits.is_empty() {
         return;
     }
     let mut reads = Vec::new();
@@ -286,12 +405,15 @@ fn commit_group(
         audit_replies.push(reply);
     }
     let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        store.commit_group(&batches, reads)
+        store.commit_group(&batches, &group_pulls, reads)
     }));
     match committed {
-        Ok(Ok(outcomes)) => {
-            for (reply, outcome) in push_replies.into_iter().zip(outcomes) {
-                let _ = reply.send(outcome.map_err(ApiError::from));
+        Ok(Ok(outcome)) => {
+            for (reply, pushed) in push_replies.into_iter().zip(outcome.pushes) {
+                let _ = reply.send(pushed.map_err(ApiError::from));
+            }
+            for (reply, page) in pull_replies.into_iter().zip(outcome.pulls) {
+                let _ = reply.send(page.map_err(ApiError::from));
             }
             for reply in audit_replies {
                 let _ = reply.send(Ok(()));
@@ -303,6 +425,11 @@ fn commit_group(
             let message = e.to_string();
             log::error!("group commit failed: {message}");
             for reply in push_replies {
+                let _ = reply.send(Err(ApiError::from(StoreError::GroupFailed(
+                    message.clone(),
+                ))));
+            }
+            for reply in pull_replies {
                 let _ = reply.send(Err(ApiError::from(StoreError::GroupFailed(
                     message.clone(),
                 ))));
@@ -563,6 +690,9 @@ async fn pull(
 ) -> Result<Json<PullResponse>, ApiError> {
     let token = bearer_token(&headers)?;
     let now = crate::now_ms();
+    if let Some(pending) = state.pull_on_writer(&token, &request, now) {
+        return Ok(Json(state.pull_by_writer(pending).await?));
+    }
     // The device is looked up on the same reader, in the same turn on the blocking pool, as
     // the page: a pull waits for a reader connection once, not twice.
     let (page, read) = state

@@ -148,6 +148,22 @@ pub struct PushBatch {
     pub now_ms: i64,
 }
 
+/// A journal pull read by the writer in a group commit ([`Store::commit_group`]).
+#[derive(Debug, Clone)]
+pub struct GroupPull {
+    pub device: Device,
+    pub cursor: Option<Cursor>,
+    pub limit: Option<u32>,
+    pub now_ms: i64,
+}
+
+/// What a group commit answers: each push batch's results, each pull's page, in their order.
+#[derive(Debug)]
+pub struct GroupOutcome {
+    pub pushes: Vec<Result<Vec<MutationResult>, StoreError>>,
+    pub pulls: Vec<Result<PullResponse, StoreError>>,
+}
+
 pub(crate) fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
@@ -260,6 +276,17 @@ impl Store {
     /// Where this store's database is.
     pub fn target(&self) -> &Target {
         &self.target
+    }
+
+    /// The journal's head: the last commit sequence number handed out.
+    pub fn head(&mut self) -> Result<i64, StoreError> {
+        Ok(db::head_seq(&mut self.db)?)
+    }
+
+    /// Where in the journal a journal pull's cursor stands (`None` for a cursor this server
+    /// did not make).
+    pub fn cursor_seq(cursor: &Cursor) -> Option<i64> {
+        decode_cursor(cursor).map(|(seq, _)| seq)
     }
 
     /// Which engine the store runs on ("SQLite" or "PostgreSQL").
@@ -524,19 +551,21 @@ impl Store {
     }
 
     /// Group commit: applies the push batches in order in one write transaction (one fsync for
-    /// all), each in a savepoint so that it is still all-or-nothing on its own, then appends
-    /// their write rows and the given read rows to the audit chain, and commits. The journal is
+    /// all), each in a savepoint so that it is still all-or-nothing on its own, then reads the
+    /// pulls' pages (after every push of the group), appends the pushes' write rows, the pulls'
+    /// read rows and the given read rows to the audit chain, and commits. The journal is
     /// exactly what pushing the batches one by one, in this order, would have made. Returns
-    /// each batch's results or error; an error of the whole (the commit failed) leaves nothing
-    /// of the group applied, reads included.
+    /// each batch's results or error and each pull's page or error; an error of the whole (the
+    /// commit failed) leaves nothing of the group applied, reads included.
     pub fn commit_group(
         &mut self,
         batches: &[PushBatch],
+        pulls: &[GroupPull],
         reads: Vec<audit::Entry>,
-    ) -> Result<Vec<Result<Vec<MutationResult>, StoreError>>, StoreError> {
+    ) -> Result<GroupOutcome, StoreError> {
         let fail_after = self.fail_after;
         let mut tx = self.db.write_tx()?;
-        if let ([batch], true) = (batches, reads.is_empty()) {
+        if let ([batch], [], true) = (batches, pulls, reads.is_empty()) {
             // Alone: the transaction itself is the batch's all-or-nothing.
             let applied = apply_batch(
                 &mut tx,
@@ -547,27 +576,55 @@ impl Store {
             );
             let (results, written) = match applied {
                 Ok(applied) => applied,
-                Err(e) => return Ok(vec![Err(e)]),
+                Err(e) => {
+                    return Ok(GroupOutcome {
+                        pushes: vec![Err(e)],
+                        pulls: Vec::new(),
+                    })
+                }
             };
             audit::append_many(&mut tx, &written)?;
             tx.commit()?;
-            return Ok(vec![Ok(results)]);
+            return Ok(GroupOutcome {
+                pushes: vec![Ok(results)],
+                pulls: Vec::new(),
+            });
         }
         let mut entries = Vec::new();
-        let mut outcomes = Vec::with_capacity(batches.len());
+        let mut pushes = Vec::with_capacity(batches.len());
         for batch in batches {
             let applied = tx.savepoint(|db| {
                 apply_batch(db, &batch.device, &batch.changes, batch.now_ms, fail_after)
             })?;
-            outcomes.push(applied.map(|(results, written)| {
+            pushes.push(applied.map(|(results, written)| {
                 entries.extend(written);
                 results
+            }));
+        }
+        let mut pages = Vec::with_capacity(pulls.len());
+        for pull in pulls {
+            // In a savepoint too: on PostgreSQL a failed statement would abort the whole group.
+            let read = tx.savepoint(|db| {
+                Store::pull_page(
+                    db,
+                    &pull.device,
+                    pull.cursor.as_ref(),
+                    pull.limit,
+                    pull.now_ms,
+                )
+            })?;
+            pages.push(read.map(|(page, read)| {
+                entries.extend(read_entries(&pull.device, pull.now_ms, read));
+                page
             }));
         }
         entries.extend(reads);
         audit::append_many(&mut tx, &entries)?;
         tx.commit()?;
-        Ok(outcomes)
+        Ok(GroupOutcome {
+            pushes,
+            pulls: pages,
+        })
     }
 
     /// One page of the device's scope after `cursor`, with the audit rows of what it reads,

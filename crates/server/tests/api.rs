@@ -1760,6 +1760,68 @@ async fn a_snapshot_holds_the_heads_of_the_journal_under_the_same_access_rules(b
     assert_eq!(server.count(&reads).await, before + 1);
 }
 
+/// On SQLite a pull near the head is read by the writer in a group commit, with pushes and
+/// other pulls; further behind, or on PostgreSQL, by a reader connection. Either way a page is
+/// the same, is audited, and refuses a revoked or unknown device.
+async fn many_pulls_at_once_read_the_same_audited_page(backend: Backend) {
+    let server = Server::start(backend).await;
+    let s = server.structure("CCAS").await;
+    let a = server.device(s, Role::Social).await;
+    let mut devices = Vec::new();
+    for _ in 0..4 {
+        devices.push(server.device(s, Role::Employment).await);
+    }
+    let persons: Vec<Uuid> = (0..6).map(|_| Uuid::now_v7()).collect();
+    for person in &persons {
+        server
+            .push(&a, &[change(&a, *person, "first_name", json!("Awa"), None)])
+            .await;
+    }
+    let (_, _, cursor) = server.pull_all(&devices[0], None, 100).await;
+    server
+        .push(
+            &a,
+            &[
+                change(&a, persons[1], "phone", json!("0601"), None),
+                change(&a, persons[4], "phone", json!("0604"), None),
+            ],
+        )
+        .await;
+    let expected = server.pull_page(&devices[0], Some(&cursor), 100).await;
+    assert_eq!(expected.changes.len(), 2);
+    let reads = "SELECT count(*) FROM audit WHERE action = 'read'";
+    let before = server.count(reads).await;
+    // Many at once, from several devices, so that groups hold many pulls.
+    let n = 150;
+    let pulls = (0..n).map(|i| server.pull_page(&devices[i % 4], Some(&cursor), 100));
+    for page in futures_util::future::join_all(pulls).await {
+        assert_eq!(page.changes, expected.changes);
+        assert_eq!(page.cursor, expected.cursor);
+        assert!(!page.has_more && page.removals.is_empty());
+    }
+    // One row per person read, per page.
+    assert_eq!(server.count(reads).await, before + 2 * n as i64);
+    let path = format!("/v1/pull?cursor={}", cursor.0);
+    let (status, body) = server
+        .call("GET", &path, Some("not-a-token"), Some("1"), None)
+        .await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
+    let revoked = devices[3].id;
+    server
+        .state
+        .with_store(move |st| st.revoke_device(revoked))
+        .await
+        .unwrap();
+    let (status, body) = server
+        .call("GET", &path, Some(&devices[3].token), Some("1"), None)
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("device_revoked"))
+    );
+    assert_eq!(server.count(reads).await, before + 2 * n as i64);
+}
+
 async fn a_groups_pushing_devices_are_read_together_in_token_order(backend: Backend) {
     let server = Server::start(backend).await;
     let s = server.structure("A").await;
@@ -1827,4 +1889,5 @@ both_backends!(
     concurrent_writers_never_let_a_cursor_skip_a_change,
     a_snapshot_holds_the_heads_of_the_journal_under_the_same_access_rules,
     a_groups_pushing_devices_are_read_together_in_token_order,
+    many_pulls_at_once_read_the_same_audited_page,
 );
