@@ -1464,10 +1464,27 @@ async fn postgres_a_lost_connection_is_replaced() {
         .int(0)
         .unwrap();
     let terminated = common::on_plain_thread(move || {
-        common::postgres_admin(&common::test_database_url())
+        let mut admin = common::postgres_admin(&common::test_database_url());
+        let terminated = admin
             .query_one("SELECT pg_terminate_backend($1)", &[&(pid as i32)])
             .unwrap()
-            .get::<_, bool>(0)
+            .get::<_, bool>(0);
+        // The backend ends a moment later: until then a push may still go through on it (the
+        // test failed on a loaded machine when the second push met the closing connection).
+        for _ in 0..200 {
+            let alive: i64 = admin
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+                    &[&(pid as i32)],
+                )
+                .unwrap()
+                .get(0);
+            if alive == 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        terminated
     });
     assert!(terminated);
     // A push: it goes through the writer's connection (pulls read on reader connections).
