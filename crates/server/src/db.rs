@@ -471,32 +471,39 @@ impl Row {
         Ok(self.int(i)? != 0)
     }
 
-    pub fn opt_text(&self, i: usize) -> Result<Option<String>, DbError> {
+    /// A text column, borrowed: parsing it (ids, JSON values) needs no copy.
+    pub fn opt_str(&self, i: usize) -> Result<Option<&str>, DbError> {
         match self.at(i)? {
             Value::Null => Ok(None),
-            Value::Text(s) => Ok(Some(s.clone())),
+            Value::Text(s) => Ok(Some(s)),
             _ => Err(DbError::Type(format!("column {i}: not text"))),
         }
     }
 
-    pub fn text(&self, i: usize) -> Result<String, DbError> {
-        self.opt_text(i)?
+    pub fn str(&self, i: usize) -> Result<&str, DbError> {
+        self.opt_str(i)?
             .ok_or_else(|| DbError::Type(format!("column {i}: null, not text")))
     }
 
+    pub fn opt_text(&self, i: usize) -> Result<Option<String>, DbError> {
+        Ok(self.opt_str(i)?.map(str::to_string))
+    }
+
+    pub fn text(&self, i: usize) -> Result<String, DbError> {
+        Ok(self.str(i)?.to_string())
+    }
+
     pub fn uuid(&self, i: usize) -> Result<Uuid, DbError> {
-        let raw = self.text(i)?;
-        Uuid::parse_str(&raw).map_err(|e| DbError::Type(format!("column {i}: not a uuid: {e}")))
+        parse_uuid(i, self.str(i)?)
     }
 
     pub fn opt_uuid(&self, i: usize) -> Result<Option<Uuid>, DbError> {
-        match self.opt_text(i)? {
-            None => Ok(None),
-            Some(raw) => Uuid::parse_str(&raw)
-                .map(Some)
-                .map_err(|e| DbError::Type(format!("column {i}: not a uuid: {e}"))),
-        }
+        self.opt_str(i)?.map(|raw| parse_uuid(i, raw)).transpose()
     }
+}
+
+fn parse_uuid(i: usize, raw: &str) -> Result<Uuid, DbError> {
+    Uuid::parse_str(raw).map_err(|e| DbError::Type(format!("column {i}: not a uuid: {e}")))
 }
 
 /// An open connection to one of the two engines.

@@ -3,7 +3,7 @@
 //! ([`Store::open_reader`]) on the blocking pool. The SQL is the shared dialect of
 //! [`crate::db`], so the same code runs on SQLite and PostgreSQL.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -218,7 +218,7 @@ fn parse_role(raw: &str) -> Result<Role, StoreError> {
 /// A journal row (`seq, mutation_id, entity, record_id, person_id, field, value, base_version,
 /// hlc_wall, hlc_counter, hlc_node, device_id` from column `at` on) as a versioned change.
 fn versioned_at(row: &Row, at: usize) -> Result<Versioned, StoreError> {
-    let value = row.text(at + 6)?;
+    let value = row.str(at + 6)?;
     Ok(Versioned {
         version: row.int(at)? as u64,
         change: Change {
@@ -227,7 +227,7 @@ fn versioned_at(row: &Row, at: usize) -> Result<Versioned, StoreError> {
             record_id: row.uuid(at + 3)?,
             person_id: row.uuid(at + 4)?,
             field: row.text(at + 5)?,
-            value: serde_json::from_str(&value).map_err(corrupt)?,
+            value: serde_json::from_str(value).map_err(corrupt)?,
             base_version: row.opt_int(at + 7)?.map(|v| v as u64),
             hlc: Hlc {
                 wall_ms: row.int(at + 8)? as u64,
@@ -602,19 +602,43 @@ impl Store {
             }));
         }
         let mut pages = Vec::with_capacity(pulls.len());
+        // A page depends only on the structure, the role, the cursor and the limit: laptops of
+        // one structure that synced to the same head (all of them, after a night without
+        // changes) ask for the same page. In one group it is read once and copied.
+        let key = |pull: &GroupPull| {
+            (
+                pull.device.structure_id,
+                pull.device.role == Role::Social,
+                pull.cursor.clone(),
+                pull.limit,
+            )
+        };
+        let mut asked = HashMap::new();
         for pull in pulls {
-            // In a savepoint too: on PostgreSQL a failed statement would abort the whole group.
-            let read = tx.savepoint(|db| {
-                Store::pull_page(
-                    db,
-                    &pull.device,
-                    pull.cursor.as_ref(),
-                    pull.limit,
-                    pull.now_ms,
-                )
-            })?;
-            pages.push(read.map(|(page, read)| {
+            *asked.entry(key(pull)).or_insert(0usize) += 1;
+        }
+        let mut shared = HashMap::new();
+        for pull in pulls {
+            let key = key(pull);
+            let read = match shared.get(&key) {
+                Some((page, read)) => Ok((PullResponse::clone(page), BTreeSet::clone(read))),
+                // In a savepoint: on PostgreSQL a failed statement would abort the whole group.
+                None => tx.savepoint(|db| {
+                    Store::pull_page(
+                        db,
+                        &pull.device,
+                        pull.cursor.as_ref(),
+                        pull.limit,
+                        pull.now_ms,
+                    )
+                })?,
+            };
+            pages.push(read.map(|(mut page, read)| {
+                if asked.get(&key).is_some_and(|n| *n > 1) && !shared.contains_key(&key) {
+                    shared.insert(key, (page.clone(), read.clone()));
+                }
                 entries.extend(read_entries(&pull.device, pull.now_ms, read));
+                page.server_time_ms = pull.now_ms as u64;
                 page
             }));
         }
@@ -742,8 +766,7 @@ impl Store {
              LIMIT ?5"
             )
         };
-        let mut rows: Vec<(i64, bool, Versioned)> = Vec::new();
-        for row in db.query(
+        let found = db.query(
             &sql,
             args![
                 device.structure_id,
@@ -752,14 +775,21 @@ impl Store {
                 social,
                 i64::from(limit) + 1
             ],
-        )? {
-            rows.push((row.int(0)?, row.bool(1)?, versioned_at(&row, 2)?));
+        )?;
+        let has_more = found.len() > limit as usize;
+        let mut changes = Vec::with_capacity(found.len().min(limit as usize));
+        let mut last_e = after_e;
+        for row in found.iter().take(limit as usize) {
+            let mut versioned = versioned_at(row, 2)?;
+            if !row.bool(1)? {
+                redact_social_notes(&mut versioned.change);
+            }
+            last_e = row.int(0)?;
+            changes.push(versioned);
         }
-        let has_more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
         // Where this page ends. A full drain ends at the head: everything up to it was seen.
-        let (end_e, end_s) = match (has_more, rows.last()) {
-            (true, Some((e, _, v))) => (*e, v.version as i64),
+        let (end_e, end_s) = match (has_more, changes.last()) {
+            (true, Some(v)) => (last_e, v.version as i64),
             _ => (head.max(after_e), i64::MAX),
         };
         // Persons whose follow-up row for this structure changed, or who were erased.
@@ -776,15 +806,9 @@ impl Store {
             .iter()
             .map(|row| row.uuid(0))
             .collect::<Result<_, _>>()?;
-        let mut read = BTreeSet::new();
-        let mut changes = Vec::with_capacity(rows.len());
-        for (_, may_read_social, mut versioned) in rows {
-            if !may_read_social {
-                redact_social_notes(&mut versioned.change);
-            }
-            read.insert(format!("person:{}", versioned.change.person_id));
-            changes.push(versioned);
-        }
+        // Each person once (ids sort as their text does: the same order as before).
+        let persons: BTreeSet<Uuid> = changes.iter().map(|v| v.change.person_id).collect();
+        let read: BTreeSet<String> = persons.iter().map(|p| format!("person:{p}")).collect();
         Ok((
             PullResponse {
                 snapshot: None,

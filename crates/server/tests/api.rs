@@ -1778,15 +1778,22 @@ async fn a_snapshot_holds_the_heads_of_the_journal_under_the_same_access_rules(b
 }
 
 /// On SQLite a pull near the head is read by the writer in a group commit, with pushes and
-/// other pulls; further behind, or on PostgreSQL, by a reader connection. Either way a page is
-/// the same, is audited, and refuses a revoked or unknown device.
+/// other pulls (a page asked for by several devices of one structure and role read once);
+/// further behind, or on PostgreSQL, by a reader connection. Either way a page is the same for
+/// every device of a structure and role, is audited for each, and refuses a revoked or unknown
+/// device.
 async fn many_pulls_at_once_read_the_same_audited_page(backend: Backend) {
     let server = Server::start(backend).await;
     let s = server.structure("CCAS").await;
     let a = server.device(s, Role::Social).await;
     let mut devices = Vec::new();
-    for _ in 0..4 {
-        devices.push(server.device(s, Role::Employment).await);
+    for role in [
+        Role::Employment,
+        Role::Social,
+        Role::Employment,
+        Role::Social,
+    ] {
+        devices.push(server.device(s, role).await);
     }
     let persons: Vec<Uuid> = (0..6).map(|_| Uuid::now_v7()).collect();
     for person in &persons {
@@ -1795,23 +1802,35 @@ async fn many_pulls_at_once_read_the_same_audited_page(backend: Backend) {
             .await;
     }
     let (_, _, cursor) = server.pull_all(&devices[0], None, 100).await;
+    let note = json!({"kind": "add_note", "id": Uuid::now_v7(), "theme": null,
+                      "author": "caseworker", "visibility": "social_only", "text": "secret"});
     server
         .push(
             &a,
             &[
                 change(&a, persons[1], "phone", json!("0601"), None),
                 change(&a, persons[4], "phone", json!("0604"), None),
+                diagnostic_edit(&a, persons[4], Uuid::now_v7(), note),
             ],
         )
         .await;
-    let expected = server.pull_page(&devices[0], Some(&cursor), 100).await;
-    assert_eq!(expected.changes.len(), 2);
+    // One page per role: the social-only note only for social caseworkers.
+    let employment = server.pull_page(&devices[0], Some(&cursor), 100).await;
+    let social = server.pull_page(&devices[1], Some(&cursor), 100).await;
+    assert_eq!((employment.changes.len(), social.changes.len()), (2, 3));
+    assert!(!serde_json::to_string(&employment)
+        .unwrap()
+        .contains("secret"));
     let reads = "SELECT count(*) FROM audit WHERE action = 'read'";
     let before = server.count(reads).await;
-    // Many at once, from several devices, so that groups hold many pulls.
+    // Many at once, from several devices of both roles, so that groups hold many pulls with
+    // the same cursor.
     let n = 150;
-    let pulls = (0..n).map(|i| server.pull_page(&devices[i % 4], Some(&cursor), 100));
-    for page in futures_util::future::join_all(pulls).await {
+    let (devs, srv, at) = (&devices, &server, &cursor);
+    let pulls =
+        (0..n).map(|i| async move { (i % 4, srv.pull_page(&devs[i % 4], Some(at), 100).await) });
+    for (i, page) in futures_util::future::join_all(pulls).await {
+        let expected = if i % 2 == 0 { &employment } else { &social };
         assert_eq!(page.changes, expected.changes);
         assert_eq!(page.cursor, expected.cursor);
         assert!(!page.has_more && page.removals.is_empty());
