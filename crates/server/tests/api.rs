@@ -235,12 +235,7 @@ async fn a_revoked_device_is_refused_and_told_to_wipe(backend: Backend) {
     let server = Server::start(backend).await;
     let s = server.structure("A").await;
     let a = server.device(s, Role::Social).await;
-    let id = a.id;
-    server
-        .state
-        .with_store(move |st| st.revoke_device(id))
-        .await
-        .unwrap();
+    server.revoke(a.id).await;
     let (status, body) = server
         .call("GET", "/v1/pull", Some(&a.token), Some("1"), None)
         .await;
@@ -1842,12 +1837,7 @@ async fn many_pulls_at_once_read_the_same_audited_page(backend: Backend) {
         .call("GET", &path, Some("not-a-token"), Some("1"), None)
         .await;
     assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
-    let revoked = devices[3].id;
-    server
-        .state
-        .with_store(move |st| st.revoke_device(revoked))
-        .await
-        .unwrap();
+    server.revoke(devices[3].id).await;
     let (status, body) = server
         .call("GET", &path, Some(&devices[3].token), Some("1"), None)
         .await;
@@ -1866,11 +1856,7 @@ async fn a_groups_pushing_devices_are_read_together_in_token_order(backend: Back
         devices.push(server.device(s, Role::Social).await);
     }
     let revoked = devices[33].id;
-    server
-        .state
-        .with_store(move |st| st.revoke_device(revoked))
-        .await
-        .unwrap();
+    server.revoke(revoked).await;
     // More than one statement's worth (32), unknown tokens between them, one token twice.
     let mut tokens: Vec<String> = Vec::new();
     let mut expected: Vec<Option<(Uuid, bool)>> = Vec::new();

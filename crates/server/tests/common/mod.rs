@@ -202,6 +202,14 @@ impl Server {
         }
     }
 
+    /// Revokes a device, as `admin device revoke` does.
+    pub async fn revoke(&self, device: Uuid) {
+        self.state
+            .with_store(move |s| s.revoke_device(device))
+            .await
+            .unwrap();
+    }
+
     /// Any request; returns the status and the JSON body (Null when empty).
     pub async fn call(
         &self,
