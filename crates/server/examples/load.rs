@@ -218,10 +218,6 @@ fn main() -> ExitCode {
     }
     drop(laptops);
     drop(server);
-    if std::env::var_os("TANDEM_LOAD_KEEP").is_some() {
-        eprintln!("load: kept {}", dir.keep().display());
-        return ExitCode::SUCCESS;
-    }
 
     let mut latencies = report.latencies;
     latencies.sort_unstable();
@@ -268,6 +264,9 @@ fn main() -> ExitCode {
     let n = territory.devices.len();
     println!("BENCH sync_{n}_laptops_p95_ms_{backend} {:.1}", pct(0.95));
     println!("BENCH sync_{n}_laptops_errors {}", report.errors);
+    if std::env::var_os("TANDEM_LOAD_KEEP").is_some() {
+        eprintln!("load: kept {}", dir.keep().display());
+    }
     ExitCode::SUCCESS
 }
 
