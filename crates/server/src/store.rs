@@ -1379,7 +1379,7 @@ fn apply_change(
     // The register as it is now, to merge: on PostgreSQL the journal row goes in and the
     // register comes back in one statement (one round trip less per change on the serial
     // writer); SQLite has no `INSERT` inside `WITH`, and no round trips to save.
-    let state = if db.engine() == "PostgreSQL" {
+    let state = if matches!(db, Db::Postgres(_)) {
         register_of(db.query(&JOURNAL_AND_REGISTER, journalled)?)?
     } else {
         db.execute(INSERT_CHANGE, journalled)?;
