@@ -1848,6 +1848,57 @@ async fn many_pulls_at_once_read_the_same_audited_page(backend: Backend) {
     assert_eq!(server.count(reads).await, before + 2 * n as i64);
 }
 
+/// A batch that fails inside a group commit is rolled back to its savepoint and gives its
+/// sequence numbers back: the group's other batches are journalled with no gap, and the head
+/// is the last number used.
+async fn a_failed_batch_in_a_group_gives_its_numbers_back(backend: Backend) {
+    let server = Server::start(backend).await;
+    let s = server.structure("A").await;
+    let a = server.device(s, Role::Social).await;
+    // Batches of 5 fail at their fourth change; batches of 2 go through.
+    server
+        .state
+        .with_store(|st| {
+            st.inject_fault_after(Some(3));
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let n = 40;
+    let pushes = (0..n).map(|i| {
+        let person = Uuid::now_v7();
+        let size = if i % 2 == 0 { 2 } else { 5 };
+        let batch: Vec<Change> = (0..size)
+            .map(|k| change(&a, person, &format!("field_{k}"), json!(k), None))
+            .collect();
+        let body = json!({ "changes": batch });
+        let (server, token) = (&server, &a.token);
+        async move {
+            let (status, reply) = server
+                .call("POST", "/v1/push", Some(token), Some("1"), Some(body))
+                .await;
+            (size, status, reply)
+        }
+    });
+    let mut applied = 0;
+    for (size, status, reply) in futures_util::future::join_all(pushes).await {
+        if size == 2 {
+            assert_eq!(status, 200, "{reply}");
+            applied += 2;
+        } else {
+            assert_eq!((status, reply["code"].as_str()), (500, Some("internal")));
+        }
+    }
+    let seqs: Vec<i64> = journal(&server)
+        .await
+        .iter()
+        .map(|(seq, _, _)| *seq)
+        .collect();
+    assert_eq!(seqs, (1..=applied).collect::<Vec<i64>>());
+    let status = server.state.with_store(|st| st.status()).await.unwrap();
+    assert_eq!(status.head_seq, applied);
+}
+
 async fn a_groups_pushing_devices_are_read_together_in_token_order(backend: Backend) {
     let server = Server::start(backend).await;
     let s = server.structure("A").await;
@@ -1912,4 +1963,5 @@ both_backends!(
     a_snapshot_holds_the_heads_of_the_journal_under_the_same_access_rules,
     a_groups_pushing_devices_are_read_together_in_token_order,
     many_pulls_at_once_read_the_same_audited_page,
+    a_failed_batch_in_a_group_gives_its_numbers_back,
 );
