@@ -366,14 +366,7 @@ async fn a_server_dying_mid_batch_applies_nothing(backend: Backend) {
     let batch: Vec<_> = (0..5)
         .map(|i| change(&a, person, "phone", json!(i), None))
         .collect();
-    server
-        .state
-        .with_store(|st| {
-            st.inject_fault_after(Some(4));
-            Ok(())
-        })
-        .await
-        .unwrap();
+    server.inject_fault_after(Some(4)).await;
     let body = json!({ "changes": batch });
     let (status, reply) = server
         .call("POST", "/v1/push", Some(&a.token), Some("1"), Some(body))
@@ -385,14 +378,7 @@ async fn a_server_dying_mid_batch_applies_nothing(backend: Backend) {
         (status.persons, status.audit_rows, status.head_seq),
         (0, 0, 0)
     );
-    server
-        .state
-        .with_store(|st| {
-            st.inject_fault_after(None);
-            Ok(())
-        })
-        .await
-        .unwrap();
+    server.inject_fault_after(None).await;
     assert_eq!(
         versions(&server.push(&a, &batch).await),
         vec![1, 2, 3, 4, 5]
@@ -1856,14 +1842,7 @@ async fn a_failed_batch_in_a_group_gives_its_numbers_back(backend: Backend) {
     let s = server.structure("A").await;
     let a = server.device(s, Role::Social).await;
     // Batches of 5 fail at their fourth change; batches of 2 go through.
-    server
-        .state
-        .with_store(|st| {
-            st.inject_fault_after(Some(3));
-            Ok(())
-        })
-        .await
-        .unwrap();
+    server.inject_fault_after(Some(3)).await;
     let n = 40;
     let pushes = (0..n).map(|i| {
         let person = Uuid::now_v7();

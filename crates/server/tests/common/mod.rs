@@ -202,6 +202,17 @@ impl Server {
         }
     }
 
+    /// Makes every push batch fail at its change number `after` (`None`: no more faults).
+    pub async fn inject_fault_after(&self, after: Option<usize>) {
+        self.state
+            .with_store(move |s| {
+                s.inject_fault_after(after);
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+
     /// Revokes a device, as `admin device revoke` does.
     pub async fn revoke(&self, device: Uuid) {
         self.state
