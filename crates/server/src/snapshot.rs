@@ -11,8 +11,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use tandem_sync::{
-    Change, Cursor, Hlc, PullRequest, PullResponse, Register, RegisterHeads, SnapshotBuilder,
-    Versioned,
+    Cursor, PullRequest, PullResponse, Register, RegisterHeads, SnapshotBuilder, Versioned,
 };
 use uuid::Uuid;
 
@@ -20,8 +19,8 @@ use crate::args;
 use crate::audit;
 use crate::db::{self, Db};
 use crate::store::{
-    encode_cursor, read_entries, redact_social_notes, Device, Role, Store, StoreError,
-    DEFAULT_PULL_LIMIT, JOURNAL_COLUMNS, MAX_PULL_LIMIT,
+    encode_cursor, read_entries, redact_social_notes, versioned_at_raw, Device, Role, Store,
+    StoreError, DEFAULT_PULL_LIMIT, JOURNAL_COLUMNS, MAX_PULL_LIMIT,
 };
 
 const SNAPSHOT_CURSOR_FORMAT: u8 = 2;
@@ -245,29 +244,6 @@ fn person_rows(
         rows.push((row.text(0)?, versioned, value, may_read_social));
     }
     Ok(rows)
-}
-
-/// A journal row (the columns of [`JOURNAL_COLUMNS`] from `at` on) as a versioned change
-/// whose value is left `null`.
-fn versioned_at_raw(row: &db::Row, at: usize) -> Result<Versioned, StoreError> {
-    Ok(Versioned {
-        version: row.int(at)? as u64,
-        change: Change {
-            mutation_id: row.uuid(at + 1)?,
-            entity: row.text(at + 2)?,
-            record_id: row.uuid(at + 3)?,
-            person_id: row.uuid(at + 4)?,
-            field: row.text(at + 5)?,
-            value: serde_json::Value::Null,
-            base_version: row.opt_int(at + 7)?.map(|v| v as u64),
-            hlc: Hlc {
-                wall_ms: row.int(at + 8)? as u64,
-                counter: row.int(at + 9)? as u32,
-                node: row.uuid(at + 10)?,
-            },
-            device_id: row.uuid(at + 11)?,
-        },
-    })
 }
 
 /// Adds one person's records to the page: per register, its heads over every change read.

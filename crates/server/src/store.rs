@@ -218,7 +218,13 @@ fn parse_role(raw: &str) -> Result<Role, StoreError> {
 /// A journal row (`seq, mutation_id, entity, record_id, person_id, field, value, base_version,
 /// hlc_wall, hlc_counter, hlc_node, device_id` from column `at` on) as a versioned change.
 fn versioned_at(row: &Row, at: usize) -> Result<Versioned, StoreError> {
-    let value = row.str(at + 6)?;
+    let mut versioned = versioned_at_raw(row, at)?;
+    versioned.change.value = serde_json::from_str(row.str(at + 6)?).map_err(corrupt)?;
+    Ok(versioned)
+}
+
+/// The same, with the value left `null` (a snapshot parses only the values of heads).
+pub(crate) fn versioned_at_raw(row: &Row, at: usize) -> Result<Versioned, StoreError> {
     Ok(Versioned {
         version: row.int(at)? as u64,
         change: Change {
@@ -227,7 +233,7 @@ fn versioned_at(row: &Row, at: usize) -> Result<Versioned, StoreError> {
             record_id: row.uuid(at + 3)?,
             person_id: row.uuid(at + 4)?,
             field: row.text(at + 5)?,
-            value: serde_json::from_str(value).map_err(corrupt)?,
+            value: serde_json::Value::Null,
             base_version: row.opt_int(at + 7)?.map(|v| v as u64),
             hlc: Hlc {
                 wall_ms: row.int(at + 8)? as u64,
