@@ -384,6 +384,9 @@ pub enum Value {
     Text(String),
     /// Only ever read (PostgreSQL's `EXISTS`, comparisons); parameters use `Int` 0/1.
     Bool(bool),
+    /// A parameter only: a PostgreSQL array (`?1::text[]`, `?2::bigint[]`), for statements
+    /// that take many rows at once (`unnest`). SQLite gets it as a JSON array (`json_each`).
+    List(Vec<Value>),
 }
 
 impl From<i64> for Value {
@@ -459,6 +462,7 @@ impl Row {
             Value::Int(v) => Ok(Some(*v)),
             Value::Bool(b) => Ok(Some((*b).into())),
             Value::Text(_) => Err(DbError::Type(format!("column {i}: text, not integer"))),
+            Value::List(_) => Err(DbError::Type(format!("column {i}: list, not integer"))),
         }
     }
 
@@ -609,6 +613,29 @@ fn pg_param(value: &Value, ty: &Type) -> Result<Box<dyn ToSql + Sync>, DbError> 
         Value::Bool(_) => return Err(mismatch("a boolean")),
         Value::Text(s) if is_text(ty) => Box::new(s.clone()),
         Value::Text(_) => return Err(mismatch("text")),
+        Value::List(items) if *ty == Type::TEXT_ARRAY => Box::new(
+            items
+                .iter()
+                .map(|item| match item {
+                    Value::Null => Ok(None),
+                    Value::Text(s) => Ok(Some(s.clone())),
+                    Value::Int(v) => Ok(Some(v.to_string())),
+                    _ => Err(mismatch("a list item")),
+                })
+                .collect::<Result<Vec<Option<String>>, _>>()?,
+        ),
+        Value::List(items) if *ty == Type::INT8_ARRAY => Box::new(
+            items
+                .iter()
+                .map(|item| match item {
+                    Value::Null => Ok(None),
+                    Value::Int(v) => Ok(Some(*v)),
+                    Value::Bool(b) => Ok(Some(i64::from(*b))),
+                    _ => Err(mismatch("a list item")),
+                })
+                .collect::<Result<Vec<Option<i64>>, _>>()?,
+        ),
+        Value::List(_) => return Err(mismatch("a list")),
     })
 }
 
@@ -643,7 +670,23 @@ fn sqlite_param(value: &Value) -> rusqlite::types::Value {
         Value::Int(v) => V::Integer(*v),
         Value::Bool(b) => V::Integer((*b).into()),
         Value::Text(s) => V::Text(s.clone()),
+        Value::List(items) => V::Text(json_list(items)),
     }
+}
+
+/// A list parameter as a JSON array, for SQLite.
+fn json_list(items: &[Value]) -> String {
+    let json: Vec<serde_json::Value> = items
+        .iter()
+        .map(|item| match item {
+            Value::Null => serde_json::Value::Null,
+            Value::Int(v) => (*v).into(),
+            Value::Bool(b) => (*b).into(),
+            Value::Text(s) => s.as_str().into(),
+            Value::List(inner) => serde_json::from_str(&json_list(inner)).unwrap_or_default(),
+        })
+        .collect();
+    serde_json::Value::Array(json).to_string()
 }
 
 fn sqlite_rows(

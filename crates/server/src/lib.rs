@@ -5,6 +5,7 @@ pub mod audit;
 pub mod cli;
 pub mod db;
 pub mod http;
+mod ledger;
 mod openapi;
 mod snapshot;
 pub mod store;

@@ -9,13 +9,13 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use tandem_sync::{
     register_key, Change, Cursor, EnrolResponse, FollowUpRequest, Hlc, MutationResult, Outcome,
-    PullResponse, RefusalReason, Register, Versioned, ENTITY_DIAGNOSTIC, ENTITY_FOLLOWUP,
-    ENTITY_PERSON,
+    PullResponse, RefusalReason, Versioned, ENTITY_DIAGNOSTIC, ENTITY_FOLLOWUP, ENTITY_PERSON,
 };
 use uuid::Uuid;
 
 use crate::audit::{self, Action};
 use crate::db::{self, Db, DbError, Row, Target};
+use crate::ledger::{is_finalised, JournalRow, Ledger, OpenConflict, Planned};
 use crate::{args, hex};
 
 #[derive(Debug, thiserror::Error)]
@@ -207,7 +207,7 @@ fn new_token() -> String {
     Cursor::from_bytes(&secret).0
 }
 
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
@@ -217,7 +217,7 @@ fn parse_role(raw: &str) -> Result<Role, StoreError> {
 
 /// A journal row (`seq, mutation_id, entity, record_id, person_id, field, value, base_version,
 /// hlc_wall, hlc_counter, hlc_node, device_id` from column `at` on) as a versioned change.
-fn versioned_at(row: &Row, at: usize) -> Result<Versioned, StoreError> {
+pub(crate) fn versioned_at(row: &Row, at: usize) -> Result<Versioned, StoreError> {
     let mut versioned = versioned_at_raw(row, at)?;
     versioned.change.value = serde_json::from_str(row.str(at + 6)?).map_err(corrupt)?;
     Ok(versioned)
@@ -550,7 +550,7 @@ impl Store {
     ) -> Result<Vec<MutationResult>, StoreError> {
         let fail_after = self.fail_after;
         let mut tx = self.db.write_tx()?;
-        let (results, written) = apply_batch(&mut tx, device, changes, now_ms, fail_after)?;
+        let (results, written) = apply_batch(&mut *tx, device, changes, now_ms, fail_after)?;
         audit::append_many(&mut tx, &written)?;
         tx.commit()?;
         Ok(results)
@@ -571,10 +571,14 @@ impl Store {
     ) -> Result<GroupOutcome, StoreError> {
         let fail_after = self.fail_after;
         let mut tx = self.db.write_tx()?;
-        if let ([batch], [], true) = (batches, pulls, reads.is_empty()) {
+        // PostgreSQL: every statement is a round trip to the serial writer, so the group's
+        // batches are planned together (see `ledger`); SQLite applies them statement by
+        // statement, each in a savepoint.
+        let planned = matches!(*tx, Db::Postgres(_));
+        if let ([batch], [], true, false) = (batches, pulls, reads.is_empty(), planned) {
             // Alone: the transaction itself is the batch's all-or-nothing.
             let applied = apply_batch(
-                &mut tx,
+                &mut *tx,
                 &batch.device,
                 &batch.changes,
                 batch.now_ms,
@@ -598,14 +602,37 @@ impl Store {
         }
         let mut entries = Vec::new();
         let mut pushes = Vec::with_capacity(batches.len());
-        for batch in batches {
-            let applied = tx.savepoint(|db| {
-                apply_batch(db, &batch.device, &batch.changes, batch.now_ms, fail_after)
-            })?;
-            pushes.push(applied.map(|(results, written)| {
-                entries.extend(written);
-                results
-            }));
+        if planned {
+            let mut ledger = Planned::new(&mut tx, batches)?;
+            for batch in batches {
+                ledger.begin();
+                let applied = apply_batch(
+                    &mut ledger,
+                    &batch.device,
+                    &batch.changes,
+                    batch.now_ms,
+                    fail_after,
+                );
+                match &applied {
+                    Ok(_) => ledger.keep(),
+                    Err(_) => ledger.discard(),
+                }
+                pushes.push(applied.map(|(results, written)| {
+                    entries.extend(written);
+                    results
+                }));
+            }
+            ledger.flush()?;
+        } else {
+            for batch in batches {
+                let applied = tx.savepoint(|db| {
+                    apply_batch(db, &batch.device, &batch.changes, batch.now_ms, fail_after)
+                })?;
+                pushes.push(applied.map(|(results, written)| {
+                    entries.extend(written);
+                    results
+                }));
+            }
         }
         let mut pages = Vec::with_capacity(pulls.len());
         // A page depends only on the structure, the role, the cursor and the limit: laptops of
@@ -1196,10 +1223,11 @@ fn decode_cursor(cursor: &Cursor) -> Option<(i64, i64)> {
     Some((e, s))
 }
 
-/// Applies a push batch inside the caller's transaction; returns the results and the audit
-/// rows of what it wrote. On error the caller rolls back (the transaction or a savepoint).
+/// Applies a push batch through the ledger (in the caller's transaction); returns the results
+/// and the audit rows of what it wrote. On error the caller undoes it (the transaction, a
+/// savepoint, or the batch's layer of a [`Planned`] group).
 fn apply_batch(
-    db: &mut Db,
+    ledger: &mut impl Ledger,
     device: &Device,
     changes: &[Change],
     now_ms: i64,
@@ -1209,13 +1237,13 @@ fn apply_batch(
     let mut written = BTreeSet::new();
     // Sequence numbers are taken from the counter once per batch and stored back once, inside
     // the writer's transaction: the same numbers, in the same order, as one `next_seq` each.
-    let head = db::head_seq(db)?;
+    let head = ledger.head()?;
     let mut last_seq = head;
     for (i, change) in changes.iter().enumerate() {
         if fail_after == Some(i) {
             return Err(StoreError::Fault);
         }
-        let outcome = apply_change(db, device, change, now_ms, &mut last_seq)?;
+        let outcome = apply_change(ledger, device, change, now_ms, &mut last_seq)?;
         if matches!(outcome, Outcome::Applied { .. } | Outcome::Conflict { .. }) {
             written.insert(format!("{}:{}", change.entity, change.record_id));
         }
@@ -1225,10 +1253,7 @@ fn apply_batch(
         });
     }
     if last_seq != head {
-        db.execute(
-            "UPDATE meta SET value = ?1 WHERE key = 'seq'",
-            args![last_seq],
-        )?;
+        ledger.set_head(last_seq)?;
     }
     let written = written
         .into_iter()
@@ -1255,7 +1280,7 @@ fn has_access(db: &mut Db, person: Uuid, structure: Uuid) -> Result<bool, StoreE
 /// `last_seq`: the last commit sequence number handed out in this transaction; a journalled
 /// change takes the next one (the caller stores the counter, see [`apply_batch`]).
 fn apply_change(
-    db: &mut Db,
+    ledger: &mut impl Ledger,
     device: &Device,
     change: &Change,
     now_ms: i64,
@@ -1271,29 +1296,8 @@ fn apply_change(
         &change.value,
         change.mutation_id,
     );
-    // What the checks below need, in one statement (one round trip on PostgreSQL): the
-    // mutation's version if known, the person's row, the structure's access, the record's owner,
-    // and whether the register has an open conflict (that this change may close).
-    let known = db.query_one(
-        "SELECT (SELECT seq FROM changes WHERE mutation_id = ?1),
-                (SELECT count(*) FROM persons WHERE id = ?2),
-                (SELECT deleted_seq FROM persons WHERE id = ?2),
-                (SELECT erased_seq FROM persons WHERE id = ?2),
-                EXISTS (SELECT 1 FROM follow_up
-                        WHERE person_id = ?2 AND structure_id = ?3 AND consent = 1),
-                (SELECT person_id FROM records WHERE entity = ?4 AND record_id = ?5),
-                EXISTS (SELECT 1 FROM conflicts WHERE entity = ?4 AND record_id = ?5
-                        AND register = ?6 AND closed_seq IS NULL)",
-        args![
-            change.mutation_id,
-            change.person_id,
-            device.structure_id,
-            change.entity.as_str(),
-            change.record_id,
-            register.as_str()
-        ],
-    )?;
-    if let Some(version) = known.opt_int(0)? {
+    let known = ledger.known(change, device.structure_id, &register)?;
+    if let Some(version) = known.seq {
         return Ok(Outcome::Duplicate {
             version: version as u64,
         });
@@ -1317,28 +1321,27 @@ fn apply_change(
         return refused(RefusalReason::ClockAhead);
     }
     let person = change.person_id;
-    let person_exists = known.int(1)? > 0;
-    if person_exists {
+    if let Some(row) = known.person {
         // A deleted or erased person left every scope: nobody may write it any more.
-        if known.opt_int(2)?.is_some() || known.opt_int(3)?.is_some() {
+        if row.deleted_seq.is_some() || row.erased_seq.is_some() {
             return refused(RefusalReason::Forbidden);
         }
-        if !known.bool(4)? {
+        if !known.access {
             return refused(RefusalReason::Forbidden);
         }
     }
-    let owner = known.opt_uuid(5)?;
+    let owner = known.owner;
     if owner.is_some_and(|owner| owner != person) {
         return refused(RefusalReason::Invalid);
     }
     let note_id = note_of(change, &register);
     if change.entity == ENTITY_DIAGNOSTIC {
-        if owner.is_some() && is_finalised(db, change.record_id)? {
+        if owner.is_some() && is_finalised(ledger, change.record_id)? {
             return refused(RefusalReason::Finalised);
         }
         if device.role == Role::Employment
-            && writes_social_only_note(db, change, note_id.as_deref())?
-            && !shares_social_notes(db, person, device.structure_id)?
+            && writes_social_only_note(ledger, change, note_id.as_deref())?
+            && !ledger.shares_social_notes(person, device.structure_id)?
         {
             return refused(RefusalReason::SocialOnly);
         }
@@ -1346,109 +1349,53 @@ fn apply_change(
 
     *last_seq += 1;
     let seq = *last_seq;
-    if !person_exists {
+    if known.person.is_none() {
         // The first change of a person creates it, with the writer's structure as its group.
-        db.execute(
-            "INSERT INTO persons (id, created_by, created_seq) VALUES (?1, ?2, ?3)",
-            args![person, device.structure_id, seq],
-        )?;
-        db.execute(
-            "INSERT INTO follow_up (person_id, structure_id, consent, share_social_notes,
-                                    granted_seq, revoked_seq)
-             VALUES (?1, ?2, 1, 0, ?3, NULL)",
-            args![person, device.structure_id, seq],
-        )?;
+        ledger.create_person(person, device.structure_id, seq)?;
     }
     if owner.is_none() {
-        db.execute(
-            "INSERT INTO records (entity, record_id, person_id) VALUES (?1, ?2, ?3)",
-            args![change.entity.as_str(), change.record_id, person],
-        )?;
+        ledger.create_record(&change.entity, change.record_id, person)?;
     }
-    let journalled = args![
+    // The register as it is now, this change included, to merge.
+    let state = ledger.journal(JournalRow {
         seq,
-        change.mutation_id,
-        change.entity.as_str(),
-        change.record_id,
-        person,
-        change.field.as_str(),
-        register.as_str(),
-        change.value.to_string(),
-        change.base_version.map(|v| v as i64),
-        change.hlc.wall_ms as i64,
-        change.hlc.counter,
-        change.hlc.node,
-        change.device_id,
-        note_id.clone(),
-        now_ms,
-    ];
-    // The register as it is now, to merge: on PostgreSQL the journal row goes in and the
-    // register comes back in one statement (one round trip less per change on the serial
-    // writer); SQLite has no `INSERT` inside `WITH`, and no round trips to save.
-    let state = if matches!(db, Db::Postgres(_)) {
-        register_of(db.query(&JOURNAL_AND_REGISTER, journalled)?)?
-    } else {
-        db.execute(INSERT_CHANGE, journalled)?;
-        load_register(db, &change.entity, change.record_id, &register)?
-    };
+        change,
+        register: &register,
+        note_id: note_id.as_deref(),
+        committed_ms: now_ms,
+    })?;
     if tombstone {
         // The tombstone stays in the journal; the person leaves every structure's scope, so
         // every laptop that has it gets it in `removals`, and later changes are refused.
-        db.execute(
-            "UPDATE persons SET deleted_seq = ?2 WHERE id = ?1",
-            args![person, seq],
-        )?;
-        db.execute(
-            "UPDATE follow_up SET consent = 0, revoked_seq = ?2
-             WHERE person_id = ?1 AND consent = 1",
-            args![person, seq],
-        )?;
+        ledger.delete_person(person, seq)?;
     }
 
     if let Some(note_id) = &note_id {
-        refresh_note(db, &change.entity, change.record_id, note_id)?;
+        refresh_note(ledger, &change.entity, change.record_id, note_id)?;
     }
     if change.entity == ENTITY_DIAGNOSTIC && change.field == "create" {
         for note_id in created_notes(&change.value) {
-            refresh_note(db, &change.entity, change.record_id, &note_id)?;
+            refresh_note(ledger, &change.entity, change.record_id, &note_id)?;
         }
     }
     let conflict = state.conflict();
+    let key = || (change.entity.clone(), change.record_id, register.clone());
     match &conflict {
         Some(conflict) => {
             let losers = serde_json::to_string(&conflict.losers).map_err(corrupt)?;
-            db.execute(
-                "INSERT INTO conflicts (entity, record_id, register, person_id, winner, losers,
-                                        updated_seq, closed_seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)
-                 ON CONFLICT (entity, record_id, register) DO UPDATE SET
-                     winner = excluded.winner, losers = excluded.losers,
-                     updated_seq = excluded.updated_seq, closed_seq = NULL",
-                args![
-                    change.entity.as_str(),
-                    change.record_id,
-                    register.as_str(),
+            ledger.open_conflict(
+                key(),
+                OpenConflict {
                     person,
-                    conflict.winner,
+                    winner: conflict.winner,
                     losers,
-                    seq
-                ],
+                    seq,
+                },
             )?;
         }
         // Nothing to close (most changes): no statement, one round trip less on PostgreSQL.
-        None if !known.bool(6)? => {}
-        None => {
-            db.execute(
-                "UPDATE conflicts SET closed_seq = ?4, updated_seq = ?4
-                 WHERE entity = ?1 AND record_id = ?2 AND register = ?3 AND closed_seq IS NULL",
-                args![
-                    change.entity.as_str(),
-                    change.record_id,
-                    register.as_str(),
-                    seq
-                ],
-            )?;
-        }
+        None if !known.open_conflict => {}
+        None => ledger.close_conflict(key(), seq)?,
     }
     Ok(match conflict {
         Some(conflict) => Outcome::Conflict {
@@ -1462,73 +1409,12 @@ fn apply_change(
 }
 
 /// The note a diagnostic change is about, if any (its register is `note/{id}…`).
-fn note_of(change: &Change, register: &str) -> Option<String> {
+pub(crate) fn note_of(change: &Change, register: &str) -> Option<String> {
     if change.entity != ENTITY_DIAGNOSTIC {
         return None;
     }
     let rest = register.strip_prefix("note/")?;
     Some(rest.split('/').next().unwrap_or(rest).to_string())
-}
-
-/// Journals a change (parameters `?1`–`?15`, in this order).
-const INSERT_CHANGE: &str =
-    "INSERT INTO changes (seq, mutation_id, entity, record_id, person_id, field, register,
-                          value, base_version, hlc_wall, hlc_counter, hlc_node, device_id,
-                          note_id, committed_ms)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
-
-/// PostgreSQL: [`INSERT_CHANGE`], and the register it joins (`entity ?3`, `record_id ?4`,
-/// `register ?7`) read back in the same statement: the `SELECT` does not see the row the
-/// `WITH` inserts (one snapshot), so the row comes from `RETURNING`.
-static JOURNAL_AND_REGISTER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "WITH ins AS ({INSERT_CHANGE} RETURNING {returning})
-         SELECT {JOURNAL_COLUMNS} FROM changes c
-         WHERE c.entity = ?3 AND c.record_id = ?4 AND c.register = ?7
-         UNION ALL SELECT * FROM ins",
-        returning = JOURNAL_COLUMNS.replace("c.", "")
-    )
-});
-
-fn register_of(rows: Vec<Row>) -> Result<Register, StoreError> {
-    let mut state = Register::default();
-    for row in rows {
-        state.insert(versioned_at(&row, 0)?);
-    }
-    Ok(state)
-}
-
-fn load_register(
-    db: &mut Db,
-    entity: &str,
-    record_id: Uuid,
-    register: &str,
-) -> Result<Register, StoreError> {
-    let sql = format!(
-        "SELECT {JOURNAL_COLUMNS} FROM changes c
-         WHERE c.entity = ?1 AND c.record_id = ?2 AND c.register = ?3"
-    );
-    register_of(db.query(&sql, args![entity, record_id, register])?)
-}
-
-/// Whether the server has applied a `finalise` of this diagnostic, or a `create` of it already
-/// finalised: from then on it never changes.
-fn is_finalised(db: &mut Db, record_id: Uuid) -> Result<bool, StoreError> {
-    let rows = db.query(
-        "SELECT field, value FROM changes
-         WHERE entity = ?1 AND record_id = ?2 AND register IN ('finalise', 'create')",
-        args![ENTITY_DIAGNOSTIC, record_id],
-    )?;
-    for row in rows {
-        if row.text(0)? == "finalise" {
-            return Ok(true);
-        }
-        let value: serde_json::Value = serde_json::from_str(&row.text(1)?).map_err(corrupt)?;
-        if value.get("status").and_then(serde_json::Value::as_str) == Some("finalised") {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 fn is_social_only(value: &serde_json::Value) -> bool {
@@ -1538,7 +1424,7 @@ fn is_social_only(value: &serde_json::Value) -> bool {
 /// Whether a diagnostic change creates a note reserved to the social field, makes a note so, or
 /// touches a note that already is.
 fn writes_social_only_note(
-    db: &mut Db,
+    ledger: &mut impl Ledger,
     change: &Change,
     note_id: Option<&str>,
 ) -> Result<bool, StoreError> {
@@ -1557,29 +1443,11 @@ fn writes_social_only_note(
     let Some(note_id) = note_id else {
         return Ok(false);
     };
-    match db.query_opt(
-        "SELECT social_only FROM notes WHERE note_id = ?1",
-        args![note_id],
-    )? {
-        Some(row) => Ok(row.bool(0)?),
-        None => Ok(false),
-    }
-}
-
-/// Whether the person lets this structure's employment professionals see social notes.
-fn shares_social_notes(db: &mut Db, person: Uuid, structure: Uuid) -> Result<bool, StoreError> {
-    match db.query_opt(
-        "SELECT share_social_notes FROM follow_up
-         WHERE person_id = ?1 AND structure_id = ?2 AND consent = 1",
-        args![person, structure],
-    )? {
-        Some(row) => Ok(row.bool(0)?),
-        None => Ok(false),
-    }
+    Ok(ledger.note_social_only(note_id)?.unwrap_or(false))
 }
 
 /// The ids of the notes a whole-diagnostic value (`create`) carries.
-fn created_notes(value: &serde_json::Value) -> Vec<String> {
+pub(crate) fn created_notes(value: &serde_json::Value) -> Vec<String> {
     value
         .get("notes")
         .and_then(serde_json::Value::as_array)
@@ -1595,14 +1463,14 @@ fn created_notes(value: &serde_json::Value) -> Vec<String> {
 
 /// A note is social-only per its winning `set_note_visibility`, else per its `add_note`, else
 /// per the diagnostic's `create` that carried it.
-fn refresh_note(
-    db: &mut Db,
+fn refresh_note<L: Ledger>(
+    ledger: &mut L,
     entity: &str,
     record_id: Uuid,
     note_id: &str,
 ) -> Result<(), StoreError> {
-    let visibility = |db: &mut Db, register: String| -> Result<Option<bool>, StoreError> {
-        let state = load_register(db, entity, record_id, &register)?;
+    let visibility = |ledger: &mut L, register: String| -> Result<Option<bool>, StoreError> {
+        let state = ledger.register(entity, record_id, &register)?;
         Ok(state.winner().and_then(|w| {
             w.change
                 .value
@@ -1611,8 +1479,8 @@ fn refresh_note(
                 .map(|v| v == "social_only")
         }))
     };
-    let from_create = |db: &mut Db| -> Result<Option<bool>, StoreError> {
-        let state = load_register(db, entity, record_id, "create")?;
+    let from_create = |ledger: &mut L| -> Result<Option<bool>, StoreError> {
+        let state = ledger.register(entity, record_id, "create")?;
         Ok(state.winner().and_then(|w| {
             w.change
                 .value
@@ -1623,19 +1491,15 @@ fn refresh_note(
                 .map(is_social_only)
         }))
     };
-    let social_only = match visibility(db, format!("note/{note_id}/visibility"))? {
+    let social_only = match visibility(ledger, format!("note/{note_id}/visibility"))? {
         Some(v) => Some(v),
-        None => match visibility(db, format!("note/{note_id}"))? {
+        None => match visibility(ledger, format!("note/{note_id}"))? {
             Some(v) => Some(v),
-            None => from_create(db)?,
+            None => from_create(ledger)?,
         },
     };
     if let Some(social_only) = social_only {
-        db.execute(
-            "INSERT INTO notes (note_id, social_only) VALUES (?1, ?2)
-             ON CONFLICT (note_id) DO UPDATE SET social_only = excluded.social_only",
-            args![note_id, social_only],
-        )?;
+        ledger.set_note(note_id, social_only)?;
     }
     Ok(())
 }

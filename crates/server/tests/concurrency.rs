@@ -7,13 +7,14 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use common::{change, Backend, Dev, Server};
+use common::{change, diagnostic_edit, Backend, Dev, Server};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 use tandem_server::db::Value as SqlValue;
-use tandem_server::Role;
+use tandem_server::store::PushBatch;
+use tandem_server::{Device, Role};
 use tandem_sync::{Change, MutationResult, Outcome};
 use uuid::Uuid;
 
@@ -303,7 +304,293 @@ async fn a_revocation_from_the_cli_is_seen_at_once(backend: Backend) {
     assert_eq!(status, 403);
 }
 
+/// Every table a push writes, whole, in a fixed order.
+async fn tables(server: &Server) -> Vec<(&'static str, Vec<Vec<SqlValue>>)> {
+    let mut all = Vec::new();
+    for (table, sql) in [
+        ("meta", "SELECT key, value FROM meta ORDER BY key"),
+        (
+            "changes",
+            "SELECT seq, mutation_id, entity, record_id, person_id, field, register, value,
+                    base_version, hlc_wall, hlc_counter, hlc_node, device_id, note_id,
+                    committed_ms FROM changes ORDER BY seq",
+        ),
+        (
+            "persons",
+            "SELECT id, created_by, created_seq, deleted_seq, erased_seq FROM persons ORDER BY id",
+        ),
+        (
+            "follow_up",
+            "SELECT person_id, structure_id, consent, share_social_notes, granted_seq,
+                    revoked_seq FROM follow_up ORDER BY person_id, structure_id",
+        ),
+        (
+            "records",
+            "SELECT entity, record_id, person_id FROM records ORDER BY entity, record_id",
+        ),
+        (
+            "notes",
+            "SELECT note_id, social_only FROM notes ORDER BY note_id",
+        ),
+        (
+            "conflicts",
+            "SELECT entity, record_id, register, person_id, winner, losers, updated_seq,
+                    closed_seq FROM conflicts ORDER BY entity, record_id, register",
+        ),
+        (
+            "audit",
+            "SELECT seq, at_ms, device_id, action, record, prev_hash, hash FROM audit ORDER BY seq",
+        ),
+    ] {
+        let rows = server.query(sql, vec![]).await;
+        all.push((table, rows.into_iter().map(|r| r.0).collect()));
+    }
+    all
+}
+
+/// Random push batches from four devices of two structures, each batch made knowing the
+/// versions the ones before got (as laptops would): edits with and without base versions (so
+/// conflicts open and close), new persons, deletions, diagnostics created with notes, notes
+/// added, edited and made social-only, finalisations, replays (within a batch and across
+/// batches), other devices' changes and writes outside the structure's scope.
+struct Scenario {
+    rng: StdRng,
+    devs: Vec<(Dev, Device)>,
+    persons: Vec<Uuid>,
+    /// `(person, diagnostic)`.
+    diagnostics: Vec<(Uuid, Uuid)>,
+    /// `(person, diagnostic, note)`.
+    notes: Vec<(Uuid, Uuid, String)>,
+    versions: BTreeMap<(Uuid, String), Vec<u64>>,
+    sent: Vec<Change>,
+}
+
+impl Scenario {
+    fn batch(&mut self, dev: usize) -> Vec<Change> {
+        let (d, _) = self.devs[dev].clone();
+        let n = self.rng.random_range(1..=6);
+        let mut batch: Vec<Change> = Vec::new();
+        for _ in 0..n {
+            let person = *self.persons.choose(&mut self.rng).unwrap();
+            // One of the person's diagnostics, or a new one.
+            let theirs: Vec<Uuid> = (self.diagnostics.iter())
+                .filter(|(p, _)| *p == person)
+                .map(|(_, d)| *d)
+                .collect();
+            let diagnostic = match theirs.choose(&mut self.rng) {
+                Some(d) if self.rng.random_bool(0.8) => *d,
+                _ => {
+                    let d = Uuid::now_v7();
+                    self.diagnostics.push((person, d));
+                    d
+                }
+            };
+            let social = || {
+                if rand::random_bool(0.5) {
+                    "social_only"
+                } else {
+                    "team"
+                }
+            };
+            let change = match self.rng.random_range(0..100) {
+                0..40 => {
+                    let field = *["phone", "email"].choose(&mut self.rng).unwrap();
+                    let known = self.versions.get(&(person, field.to_string()));
+                    let base = match (self.rng.random_range(0..5), known) {
+                        (0 | 1, Some(v)) => v.last().copied(),
+                        (2, Some(v)) => v.choose(&mut self.rng).copied(),
+                        _ => None,
+                    };
+                    change(&d, person, field, json!(self.rng.random::<u16>()), base)
+                }
+                40 if self.rng.random_bool(0.3) => change(&d, person, "deleted", json!(true), None),
+                40..53 => {
+                    let id = Uuid::now_v7().to_string();
+                    self.notes.push((person, diagnostic, id.clone()));
+                    let status = if self.rng.random_bool(0.1) {
+                        "finalised"
+                    } else {
+                        "draft"
+                    };
+                    let edit = json!({"kind": "create", "status": status,
+                                      "notes": [{"id": id, "visibility": social(), "text": "n"}]});
+                    diagnostic_edit(&d, person, diagnostic, edit)
+                }
+                53..63 => {
+                    let id = Uuid::now_v7().to_string();
+                    self.notes.push((person, diagnostic, id.clone()));
+                    let edit = json!({"kind": "add_note", "id": id, "visibility": social(),
+                                      "text": "n"});
+                    diagnostic_edit(&d, person, diagnostic, edit)
+                }
+                63..76 => match self.notes.choose(&mut self.rng).cloned() {
+                    Some((person, diagnostic, id)) => {
+                        let edit = if self.rng.random_bool(0.5) {
+                            json!({"kind": "set_note_visibility", "id": id,
+                                   "visibility": social()})
+                        } else {
+                            json!({"kind": "edit_note", "id": id, "text": "changed"})
+                        };
+                        diagnostic_edit(&d, person, diagnostic, edit)
+                    }
+                    None => continue,
+                },
+                76..79 => diagnostic_edit(&d, person, diagnostic, json!({"kind": "finalise"})),
+                79..86 => {
+                    let edit = json!({"kind": "set_field", "field": "f", "value": 1});
+                    diagnostic_edit(&d, person, diagnostic, edit)
+                }
+                86..96 => {
+                    // A replay: of this batch or of an earlier one.
+                    let earlier = if self.rng.random_bool(0.3) || self.sent.is_empty() {
+                        batch.last().cloned()
+                    } else {
+                        self.sent.choose(&mut self.rng).cloned()
+                    };
+                    match earlier {
+                        Some(c) if c.device_id == d.id => c,
+                        _ => continue,
+                    }
+                }
+                _ => {
+                    let (other, _) = &self.devs[(dev + 1) % self.devs.len()];
+                    change(other, person, "phone", json!("x"), None)
+                }
+            };
+            batch.push(change);
+        }
+        self.sent.extend(batch.iter().cloned());
+        batch
+    }
+
+    fn learn(&mut self, batch: &[Change], results: &[MutationResult]) {
+        for (c, r) in batch.iter().zip(results) {
+            if let Outcome::Applied { version } | Outcome::Conflict { version, .. } = r.outcome {
+                if c.entity == "person" {
+                    let v = self
+                        .versions
+                        .entry((c.person_id, c.field.clone()))
+                        .or_default();
+                    v.push(version);
+                }
+            }
+        }
+    }
+}
+
+/// A group commit applies its batches as pushing them one by one would: the same answers and
+/// the same tables, row for row (audit chain included). On PostgreSQL the group is planned
+/// whole (its reads made ahead, its writes sent at the end, see the server's `ledger`), so this
+/// is what holds that plan to the statement-by-statement path; on SQLite it checks the
+/// savepoints. Groups of random sizes, so that some batches depend on others of their group
+/// and some on earlier groups.
+async fn a_group_commit_leaves_what_one_push_at_a_time_leaves(backend: Backend) {
+    let grouped = Server::start(backend).await;
+    let serial = Server::start(backend).await;
+    let a = grouped.structure("A").await;
+    let b = grouped.structure("B").await;
+    let mut devs = Vec::new();
+    let roles = [Role::Social, Role::Employment];
+    for (structure, role) in [a, b].into_iter().flat_map(|s| roles.map(|r| (s, r))) {
+        let dev = grouped.device(structure, role).await;
+        let device = Device {
+            id: dev.id,
+            structure_id: structure,
+            role,
+            revoked: false,
+        };
+        devs.push((dev, device));
+    }
+    copy_devices(&grouped, &serial).await;
+    let seed: u64 = std::env::var("TANDEM_GROUP_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    eprintln!("group commit scenario seed {seed} (TANDEM_GROUP_SEED to replay)");
+    let mut scenario = Scenario {
+        rng: StdRng::seed_from_u64(seed),
+        devs: devs.clone(),
+        persons: (0..12).map(|_| Uuid::now_v7()).collect(),
+        diagnostics: Vec::new(),
+        notes: Vec::new(),
+        versions: BTreeMap::new(),
+        sent: Vec::new(),
+    };
+    let now = tandem_server::now_ms();
+    let mut made = 0;
+    let mut seen = BTreeSet::new();
+    while made < 240 {
+        let size = scenario.rng.random_range(1..=24);
+        let mut group = Vec::new();
+        let mut answers = Vec::new();
+        for i in 0..size {
+            let dev = scenario.rng.random_range(0..devs.len());
+            let changes = scenario.batch(dev);
+            let batch = PushBatch {
+                device: devs[dev].1.clone(),
+                changes: changes.clone(),
+                now_ms: now + (made + i) as i64,
+            };
+            let one = batch.clone();
+            let results = serial
+                .state
+                .with_store(move |s| s.push(&one.device, &one.changes, one.now_ms))
+                .await
+                .unwrap();
+            scenario.learn(&changes, &results);
+            for r in &results {
+                seen.insert(match &r.outcome {
+                    Outcome::Refused { reason } => format!("{reason:?}"),
+                    other => format!("{other:?}")
+                        .split([' ', '{'])
+                        .next()
+                        .unwrap()
+                        .to_string(),
+                });
+            }
+            group.push(batch);
+            answers.push(results);
+        }
+        made += size;
+        let outcome = grouped
+            .state
+            .with_store(move |s| s.commit_group(&group, &[], Vec::new()))
+            .await
+            .unwrap();
+        for (pushed, expected) in outcome.pushes.into_iter().zip(&answers) {
+            assert_eq!(&pushed.unwrap(), expected, "seed {seed}: the same answers");
+        }
+    }
+    let (mine, theirs) = (tables(&grouped).await, tables(&serial).await);
+    for ((table, rows), (_, expected)) in mine.iter().zip(&theirs) {
+        assert_eq!(rows, expected, "seed {seed}: table {table}");
+    }
+    let conflicts = grouped
+        .count("SELECT count(*) FROM conflicts WHERE closed_seq IS NOT NULL")
+        .await;
+    assert!(
+        conflicts > 0,
+        "seed {seed}: the scenario should close conflicts"
+    );
+    let every = [
+        "Applied",
+        "Conflict",
+        "Duplicate",
+        "Forbidden",
+        "Finalised",
+        "SocialOnly",
+        "WrongDevice",
+    ];
+    for outcome in every {
+        assert!(
+            seen.contains(outcome),
+            "seed {seed}: no {outcome} in {seen:?}"
+        );
+    }
+}
+
 both_backends!(
+    a_group_commit_leaves_what_one_push_at_a_time_leaves,
     concurrent_pushes_make_the_journal_serial_pushes_would,
     concurrent_pulls_see_every_change_once_and_are_all_audited,
     a_revocation_from_the_cli_is_seen_at_once,

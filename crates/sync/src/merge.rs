@@ -146,6 +146,11 @@ impl Register {
         }
     }
 
+    /// Every change of the register, in mutation id order.
+    pub fn iter(&self) -> impl Iterator<Item = &Versioned> {
+        self.changes.values()
+    }
+
     pub fn contains(&self, mutation_id: Uuid) -> bool {
         self.changes.contains_key(&mutation_id)
     }
