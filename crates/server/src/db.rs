@@ -377,8 +377,9 @@ pub enum Target {
 }
 
 /// A parameter or a result column.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Value {
+    #[default]
     Null,
     Int(i64),
     Text(String),
