@@ -249,6 +249,15 @@ fn main() -> ExitCode {
         report.store[1].as_secs_f64() * 1000.0,
         report.store[2].as_secs_f64() * 1000.0,
     );
+    let mut pushes = report.push_latencies.clone();
+    pushes.sort_unstable();
+    if let Some(p95) = pushes.get((pushes.len() * 95).div_ceil(100).saturating_sub(1)) {
+        eprintln!(
+            "load: pushes alone: p95 {:.1} ms (pulls are the other {} requests)",
+            p95.as_secs_f64() * 1000.0,
+            latencies.len() - pushes.len()
+        );
+    }
     let [server_cpu, laptops_cpu, other_cpu] = report.cpu;
     eprintln!(
         "load: CPU during the burst: server {:.0} ms (its writer thread included), laptops \
@@ -273,6 +282,8 @@ fn main() -> ExitCode {
 #[derive(Default)]
 struct Report {
     latencies: Vec<Duration>,
+    /// The pushes' own, to tell them from the pulls'.
+    push_latencies: Vec<Duration>,
     errors: usize,
     error_samples: Vec<String>,
     pushes: usize,
@@ -624,6 +635,10 @@ async fn run_laptops(
     for task in tasks {
         match task.await {
             Ok((laptop, latencies, outcome)) => {
+                // The first request is the push, the others pulls.
+                if let Some(push) = latencies.first() {
+                    report.push_latencies.push(*push);
+                }
                 report.latencies.extend(latencies);
                 match outcome {
                     Ok((pulls, changes)) => {

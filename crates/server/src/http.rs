@@ -22,6 +22,7 @@ use tokio::sync::{oneshot, Semaphore};
 
 use crate::audit;
 use crate::db::Target;
+use crate::snapshot::ReaderPull;
 use crate::store::{Device, GroupPull, PushBatch, Store, StoreError};
 
 /// Largest batch a push may carry.
@@ -82,7 +83,19 @@ struct Readers {
     target: Target,
     idle: Mutex<Vec<Store>>,
     permits: Semaphore,
+    /// Pulls waiting for a reader. Whoever gets a reader next takes all of them into one
+    /// snapshot ([`AppState::read_pull`]).
+    pulls: Mutex<Vec<(QueuedPull, QueuedReply)>>,
 }
+
+/// A pull waiting for a reader connection.
+struct QueuedPull {
+    token: String,
+    request: PullRequest,
+    now_ms: i64,
+}
+
+type QueuedReply = oneshot::Sender<Result<(PullResponse, Vec<audit::Entry>), ApiError>>;
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
@@ -140,6 +153,7 @@ impl AppState {
                     target,
                     idle: Mutex::new(Vec::with_capacity(READERS)),
                     permits: Semaphore::new(READERS),
+                    pulls: Mutex::new(Vec::new()),
                 },
                 head,
                 writer_pulls: AtomicUsize::new(0),
@@ -241,6 +255,38 @@ impl AppState {
             .map_err(ApiError::from)
     }
 
+    /// A pull on a reader connection: the page and the audit rows to append before it leaves.
+    ///
+    /// The pull queues, then waits for a reader; the first waiting pull that gets one takes
+    /// every pull queued by then (this one, if nobody took it yet) and reads them all in one
+    /// snapshot, which it opens after all of them arrived, so none sees the database as it was
+    /// before it asked. Pulls asking for the same page read it once ([`Store::read_pulls`]):
+    /// under a burst, most pulls wait for a reader, and laptops of one structure that synced
+    /// to the same head ask for the same page. A pull another one took just gives its reader
+    /// back and waits for its answer.
+    async fn read_pull(
+        &self,
+        pull: QueuedPull,
+    ) -> Result<(PullResponse, Vec<audit::Entry>), ApiError> {
+        let (reply, answer) = oneshot::channel();
+        lock(&self.inner.readers.pulls).push((pull, reply));
+        let inner = self.inner.clone();
+        let taken = self
+            .with_reader(move |store| {
+                let queued = std::mem::take(&mut *lock(&inner.readers.pulls));
+                read_queued_pulls(store, queued);
+                Ok(())
+            })
+            .await;
+        let answered = answer
+            .await
+            .map_err(|_| ApiError::Internal("the reader failed mid-request".into()));
+        match (answered, taken) {
+            (Ok(answer), _) => answer,
+            (Err(_), Err(e)) | (Err(e), Ok(())) => Err(e),
+        }
+    }
+
     /// Runs `f` with a reader connection on the blocking pool, at most [`READERS`] at a time.
     /// Nothing written through it: it is read-only.
     pub async fn with_reader<T, F>(&self, f: F) -> Result<T, ApiError>
@@ -258,26 +304,71 @@ impl AppState {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let readers = &inner.readers;
-            let idle = readers
-                .idle
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .pop();
+            let idle = lock(&readers.idle).pop();
             let mut store = match idle {
                 Some(store) => store,
                 None => Store::open_reader(&readers.target)?,
             };
             let result = f(&mut store);
-            readers
-                .idle
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .push(store);
+            lock(&readers.idle).push(store);
             result
         })
         .await
         .map_err(|e| ApiError::Internal(format!("blocking task: {e}")))?
         .map_err(ApiError::from)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Reads queued pulls in one snapshot: their devices first (one statement), then the pages;
+/// every pull is answered, refused, or told the error.
+fn read_queued_pulls(store: &mut Store, queued: Vec<(QueuedPull, QueuedReply)>) {
+    if queued.is_empty() {
+        return;
+    }
+    let tokens: Vec<&str> = queued.iter().map(|(p, _)| p.token.as_str()).collect();
+    let devices = match store.authenticate_many(&tokens) {
+        Ok(devices) => devices,
+        Err(e) => {
+            let message = e.to_string();
+            for (_, reply) in queued {
+                let _ = reply.send(Err(ApiError::Internal(message.clone())));
+            }
+            return;
+        }
+    };
+    let (mut pulls, mut replies) = (Vec::new(), Vec::new());
+    for ((pending, reply), device) in queued.into_iter().zip(devices) {
+        match admitted(device) {
+            Ok(device) => {
+                pulls.push(ReaderPull {
+                    device,
+                    request: pending.request,
+                    now_ms: pending.now_ms,
+                });
+                replies.push(Some(reply));
+            }
+            Err(refused) => {
+                let _ = reply.send(Err(refused));
+            }
+        }
+    }
+    let read = store.read_pulls(&pulls, |i, page| {
+        if let Some(reply) = replies.get_mut(i).and_then(Option::take) {
+            let _ = reply.send(page.map_err(ApiError::from));
+        }
+    });
+    if let Err(e) = read {
+        // The snapshot failed (opening it, or at its end): those not answered yet fail.
+        let message = e.to_string();
+        for reply in replies.into_iter().flatten() {
+            let _ = reply.send(Err(ApiError::Internal(message.clone())));
+        }
     }
 }
 
@@ -693,17 +784,15 @@ async fn pull(
     if let Some(pending) = state.pull_on_writer(&token, &request, now) {
         return Ok(Json(state.pull_by_writer(pending).await?));
     }
-    // The device is looked up on the same reader, in the same turn on the blocking pool, as
-    // the page: a pull waits for a reader connection once, not twice.
+    // The device is looked up on the reader, in the same turn as the page: a pull waits for a
+    // reader connection once, not twice.
     let (page, read) = state
-        .with_reader(move |store| {
-            let device = match admitted(store.authenticate(&token)?) {
-                Ok(device) => device,
-                Err(refused) => return Ok(Err(refused)),
-            };
-            store.read_pull_request(&device, &request, now).map(Ok)
+        .read_pull(QueuedPull {
+            token,
+            request,
+            now_ms: now,
         })
-        .await??;
+        .await?;
     // Nothing leaves before its audit rows are committed.
     state.audit(read).await?;
     Ok(Json(page))

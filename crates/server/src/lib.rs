@@ -11,6 +11,7 @@ mod snapshot;
 pub mod store;
 pub mod tls;
 
+pub use snapshot::ReaderPull;
 pub use store::{Device, Role, Store, StoreError};
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

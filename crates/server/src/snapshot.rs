@@ -19,8 +19,8 @@ use crate::args;
 use crate::audit;
 use crate::db::{self, Db};
 use crate::store::{
-    encode_cursor, read_entries, redact_social_notes, versioned_at_raw, Device, Role, Store,
-    StoreError, DEFAULT_PULL_LIMIT, JOURNAL_COLUMNS, MAX_PULL_LIMIT,
+    encode_cursor, read_entries, redact_social_notes, versioned_at_raw, Device, Role, SharedPages,
+    Store, StoreError, DEFAULT_PULL_LIMIT, JOURNAL_COLUMNS, MAX_PULL_LIMIT,
 };
 
 const SNAPSHOT_CURSOR_FORMAT: u8 = 2;
@@ -43,25 +43,59 @@ fn decode_snapshot_cursor(cursor: &Cursor) -> Option<(i64, Uuid)> {
     Some((head, after))
 }
 
+/// A pull as a reader takes it ([`Store::read_pulls`]): its device already admitted.
+#[derive(Debug, Clone)]
+pub struct ReaderPull {
+    pub device: Device,
+    pub request: PullRequest,
+    pub now_ms: i64,
+}
+
 impl Store {
-    /// `GET /v1/pull` on a reader connection: a snapshot page for a first pull that asks for
-    /// one (or the next page of a snapshot under way), else a journal page; with the audit rows
-    /// the caller has appended before the page leaves the server.
-    pub fn read_pull_request(
+    /// `GET /v1/pull` on a reader connection, for every pull a reader found queued: all in
+    /// one read-only snapshot, taken after each of them arrived. Each gets a snapshot page for
+    /// a first pull that asks for one (or the next page of a snapshot under way), else a journal
+    /// page, the journal pages that several of them ask for read once ([`SharedPages`]); and
+    /// the audit rows the caller appends before the page leaves the server. `each` gets every
+    /// pull's answer as soon as it is read.
+    pub fn read_pulls(
         &mut self,
-        device: &Device,
-        request: &PullRequest,
-        now_ms: i64,
-    ) -> Result<(PullResponse, Vec<audit::Entry>), StoreError> {
-        match snapshot_point(request) {
-            Some(at) => {
-                let mut tx = self.db_mut().read_tx()?;
-                let (page, read) = snapshot_page(&mut tx, device, at, request.limit, now_ms)?;
-                tx.commit()?;
-                Ok((page, read_entries(device, now_ms, read)))
-            }
-            None => self.read_pull(device, request.cursor.as_ref(), request.limit, now_ms),
+        pulls: &[ReaderPull],
+        mut each: impl FnMut(usize, Result<(PullResponse, Vec<audit::Entry>), StoreError>),
+    ) -> Result<(), StoreError> {
+        let mut tx = self.db_mut().read_tx()?;
+        let journal_pulls = pulls
+            .iter()
+            .filter(|pull| snapshot_point(&pull.request).is_none());
+        let mut shared = SharedPages::new(
+            journal_pulls.map(|pull| (&pull.device, &pull.request.cursor, pull.request.limit)),
+        );
+        for (i, pull) in pulls.iter().enumerate() {
+            let (device, request, now_ms) = (&pull.device, &pull.request, pull.now_ms);
+            let read = match snapshot_point(request) {
+                Some(at) => snapshot_page(&mut tx, device, at, request.limit, now_ms),
+                None => {
+                    let key = SharedPages::key(device, &request.cursor, request.limit);
+                    match shared.get(&key) {
+                        Some(page) => Ok(page),
+                        None => {
+                            let cursor = request.cursor.as_ref();
+                            Store::pull_page(&mut tx, device, cursor, request.limit, now_ms)
+                                .inspect(|(page, read)| shared.keep(key, page, read))
+                        }
+                    }
+                }
+            };
+            each(
+                i,
+                read.map(|(mut page, read)| {
+                    page.server_time_ms = now_ms as u64;
+                    (page, read_entries(device, now_ms, read))
+                }),
+            );
         }
+        tx.commit()?;
+        Ok(())
     }
 
     /// The same, in one write transaction with its audit rows (tests and tools).

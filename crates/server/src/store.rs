@@ -164,6 +164,57 @@ pub struct GroupOutcome {
     pub pulls: Vec<Result<PullResponse, StoreError>>,
 }
 
+/// What a journal page depends on: the structure, the role, the cursor and the limit.
+type PageKey = (Uuid, bool, Option<Cursor>, Option<u32>);
+
+/// Journal pages that pulls read in one snapshot share. Laptops of one structure that synced
+/// to the same head (all of them, after a night without changes) ask for the same page: it is
+/// read once and copied to the others. Each pull still gets its own audit rows and server
+/// time; roles never share (social notes).
+pub(crate) struct SharedPages {
+    asked: HashMap<PageKey, usize>,
+    pages: HashMap<PageKey, (PullResponse, BTreeSet<String>)>,
+}
+
+impl SharedPages {
+    /// For the pulls of one snapshot, by device, cursor and limit.
+    pub(crate) fn new<'a>(
+        pulls: impl Iterator<Item = (&'a Device, &'a Option<Cursor>, Option<u32>)>,
+    ) -> Self {
+        let mut asked = HashMap::new();
+        for (device, cursor, limit) in pulls {
+            *asked.entry(Self::key(device, cursor, limit)).or_insert(0) += 1;
+        }
+        SharedPages {
+            asked,
+            pages: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn key(device: &Device, cursor: &Option<Cursor>, limit: Option<u32>) -> PageKey {
+        (
+            device.structure_id,
+            device.role == Role::Social,
+            cursor.clone(),
+            limit,
+        )
+    }
+
+    /// The page already read for this key, if any.
+    pub(crate) fn get(&self, key: &PageKey) -> Option<(PullResponse, BTreeSet<String>)> {
+        self.pages
+            .get(key)
+            .map(|(page, read)| (page.clone(), read.clone()))
+    }
+
+    /// Keeps a page just read, when another pull of the snapshot asks for it.
+    pub(crate) fn keep(&mut self, key: PageKey, page: &PullResponse, read: &BTreeSet<String>) {
+        if self.asked.get(&key).is_some_and(|n| *n > 1) && !self.pages.contains_key(&key) {
+            self.pages.insert(key, (page.clone(), read.clone()));
+        }
+    }
+}
+
 pub(crate) fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
@@ -635,26 +686,11 @@ impl Store {
             }
         }
         let mut pages = Vec::with_capacity(pulls.len());
-        // A page depends only on the structure, the role, the cursor and the limit: laptops of
-        // one structure that synced to the same head (all of them, after a night without
-        // changes) ask for the same page. In one group it is read once and copied.
-        let key = |pull: &GroupPull| {
-            (
-                pull.device.structure_id,
-                pull.device.role == Role::Social,
-                pull.cursor.clone(),
-                pull.limit,
-            )
-        };
-        let mut asked = HashMap::new();
+        let mut shared = SharedPages::new(pulls.iter().map(|p| (&p.device, &p.cursor, p.limit)));
         for pull in pulls {
-            *asked.entry(key(pull)).or_insert(0usize) += 1;
-        }
-        let mut shared = HashMap::new();
-        for pull in pulls {
-            let key = key(pull);
+            let key = SharedPages::key(&pull.device, &pull.cursor, pull.limit);
             let read = match shared.get(&key) {
-                Some((page, read)) => Ok((PullResponse::clone(page), BTreeSet::clone(read))),
+                Some(page) => Ok(page),
                 // In a savepoint: on PostgreSQL a failed statement would abort the whole group.
                 None => tx.savepoint(|db| {
                     Store::pull_page(
@@ -667,9 +703,7 @@ impl Store {
                 })?,
             };
             pages.push(read.map(|(mut page, read)| {
-                if asked.get(&key).is_some_and(|n| *n > 1) && !shared.contains_key(&key) {
-                    shared.insert(key, (page.clone(), read.clone()));
-                }
+                shared.keep(key, &page, &read);
                 entries.extend(read_entries(&pull.device, pull.now_ms, read));
                 page.server_time_ms = pull.now_ms as u64;
                 page
@@ -702,25 +736,9 @@ impl Store {
         Ok(page)
     }
 
-    /// The same page, read in a read-only snapshot (a reader connection, no writer lock), and
-    /// the audit rows it calls for: the caller has them appended ([`Store::commit_group`])
-    /// before the page leaves the server.
-    pub fn read_pull(
-        &mut self,
-        device: &Device,
-        cursor: Option<&Cursor>,
-        limit: Option<u32>,
-        now_ms: i64,
-    ) -> Result<(PullResponse, Vec<audit::Entry>), StoreError> {
-        let mut tx = self.db.read_tx()?;
-        let (page, read) = Store::pull_page(&mut tx, device, cursor, limit, now_ms)?;
-        tx.commit()?;
-        Ok((page, read_entries(device, now_ms, read)))
-    }
-
     /// One page of the device's scope after `cursor`, and the records it reads (to audit). Run it
     /// in one transaction: every statement must see the same snapshot.
-    fn pull_page(
+    pub(crate) fn pull_page(
         db: &mut Db,
         device: &Device,
         cursor: Option<&Cursor>,
