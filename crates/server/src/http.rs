@@ -64,8 +64,9 @@ const WRITER_PULLS_QUEUED: usize = 384;
 ///
 /// - **one writer**, a thread of its own that owns the writing connection. Pushes and the audit
 ///   rows of reads queue to it; it takes everything queued and commits it in one transaction
-///   (group commit: one fsync for many requests, each push batch in its own savepoint so it
-///   stays all-or-nothing), then answers each request. Other writes (follow-up, enrolment,
+///   (group commit: one fsync for many requests, each push batch still all-or-nothing on its
+///   own: a savepoint on SQLite, a layer of the group planned whole on PostgreSQL, see
+///   `ledger`), then answers each request. Other writes (follow-up, enrolment,
 ///   admin) run on it one at a time, in arrival order ([`AppState::with_store`]).
 /// - **[`readers`] reader connections**: pulls and listings read a snapshot there, without the
 ///   writer, then hand their audit rows to the writer and answer once those are committed.

@@ -608,7 +608,8 @@ impl Store {
     }
 
     /// Group commit: applies the push batches in order in one write transaction (one fsync for
-    /// all), each in a savepoint so that it is still all-or-nothing on its own, then reads the
+    /// all), each still all-or-nothing on its own (a savepoint on SQLite; on PostgreSQL the
+    /// group is planned whole, each batch a layer kept or dropped, see `ledger`), then reads the
     /// pulls' pages (after every push of the group), appends the pushes' write rows, the pulls'
     /// read rows and the given read rows to the audit chain, and commits. The journal is
     /// exactly what pushing the batches one by one, in this order, would have made. Returns
