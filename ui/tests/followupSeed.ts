@@ -1,11 +1,14 @@
 // The follow-up files the follow-up and accessibility tests start from (not a spec: no test here).
 import type { FakeSeed } from "../src/testing/fakeBackend.ts";
+import { addDays } from "../src/testing/fakeFollowUp.ts";
 import { UNLOCKED_WITH_TWO } from "./harness.ts";
 
-/** A date `n` days before today on the laptop (the page runs in Europe/Paris). */
+/** A date `n` calendar days before today on the laptop (the page runs in Europe/Paris). Not
+ * `n × 24 h` before now: across a change of summer time that lands on the next day in the
+ * last hour before midnight, and « il y a 70 jours » read 69. */
 export function daysAgo(n: number): string {
-  const d = new Date(Date.now() - n * 86_400_000);
-  return new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Paris" }).format(d);
+  const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Paris" }).format(new Date());
+  return addDays(today, -n);
 }
 
 const FRENCH_MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"];
