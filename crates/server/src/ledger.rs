@@ -131,30 +131,24 @@ fn register_of(rows: Vec<Row>, at: usize) -> Result<Register, StoreError> {
 }
 
 /// Whether a diagnostic's `finalise` or `create` register holds a finalisation.
-fn finalises(register: &Register) -> Result<bool, StoreError> {
-    for versioned in register.iter() {
+fn finalises(register: &Register) -> bool {
+    register.iter().any(|versioned| {
         let change = &versioned.change;
-        if change.field == "finalise" {
-            return Ok(true);
-        }
-        if change
-            .value
-            .get("status")
-            .and_then(serde_json::Value::as_str)
-            == Some("finalised")
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+        change.field == "finalise"
+            || change
+                .value
+                .get("status")
+                .and_then(serde_json::Value::as_str)
+                == Some("finalised")
+    })
 }
 
 /// Whether the server has applied a `finalise` of this diagnostic, or a `create` of it already
 /// finalised: from then on it never changes.
 pub(crate) fn is_finalised(ledger: &mut impl Ledger, record_id: Uuid) -> Result<bool, StoreError> {
     Ok(
-        finalises(&ledger.register(ENTITY_DIAGNOSTIC, record_id, "finalise")?)?
-            || finalises(&ledger.register(ENTITY_DIAGNOSTIC, record_id, "create")?)?,
+        finalises(&ledger.register(ENTITY_DIAGNOSTIC, record_id, "finalise")?)
+            || finalises(&ledger.register(ENTITY_DIAGNOSTIC, record_id, "create")?),
     )
 }
 
@@ -405,7 +399,7 @@ struct Writes {
     /// `(person, seq)`.
     deleted: Vec<(Uuid, i64)>,
     notes: Vec<(String, bool)>,
-    /// `Some`: (re)opened; `None` with the sequence number: closed.
+    /// Conflicts (re)opened or closed, folded to one write per register at the end.
     conflicts: Vec<(RegisterKey, ConflictWrite)>,
 }
 
