@@ -623,14 +623,8 @@ impl<'a> Planned<'a> {
     /// The register as the group sees it, read from the database on first use.
     fn register_entry(&mut self, key: &RegisterKey) -> Result<&mut Register, StoreError> {
         if !self.top.registers.contains_key(key) {
-            let state = match self.base.registers.get(key) {
-                Some(state) => state.clone(),
-                None => {
-                    let state = self.db.register(&key.0, key.1, &key.2)?;
-                    self.base.registers.insert(key.clone(), state.clone());
-                    state
-                }
-            };
+            // The group's state (or the database's, read once): the batch edits its own copy.
+            let state = self.register(&key.0, key.1, &key.2)?;
             self.top.registers.insert(key.clone(), state);
         }
         self.top
