@@ -677,17 +677,16 @@ fn sqlite_param(value: &Value) -> rusqlite::types::Value {
 
 /// A list parameter as a JSON array, for SQLite.
 fn json_list(items: &[Value]) -> String {
-    let json: Vec<serde_json::Value> = items
-        .iter()
-        .map(|item| match item {
+    fn json(item: &Value) -> serde_json::Value {
+        match item {
             Value::Null => serde_json::Value::Null,
             Value::Int(v) => (*v).into(),
             Value::Bool(b) => (*b).into(),
             Value::Text(s) => s.as_str().into(),
-            Value::List(inner) => serde_json::from_str(&json_list(inner)).unwrap_or_default(),
-        })
-        .collect();
-    serde_json::Value::Array(json).to_string()
+            Value::List(inner) => inner.iter().map(json).collect(),
+        }
+    }
+    serde_json::Value::Array(items.iter().map(json).collect()).to_string()
 }
 
 fn sqlite_rows(
